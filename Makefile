@@ -1,0 +1,41 @@
+# Thin wrappers; see README.md. Every target is safe to run again.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+KERNEL_NAME ?= nn-training-course
+RUN_ARGS ?=
+NB ?=
+
+.PHONY: setup run test lab bench notebooks data clean-runs
+
+setup:
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@$(MAKE) --no-print-directory data
+	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL_NAME) --display-name "NN training course (.venv)" >/dev/null
+	@echo "setup done: $(VENV) ready, Jupyter kernel '$(KERNEL_NAME)' registered"
+
+# Fashion-MNIST offline first: the Debian package where apt-get and root are available,
+# otherwise course_utils finds a local copy or downloads it (with a clear message when it cannot).
+data:
+	@if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ] && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		(apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist >/dev/null) || echo "apt-get could not install dataset-fashion-mnist; trying a download next"; \
+	fi
+	$(PY) -m course_utils data fashion_mnist
+
+run: setup
+	$(PY) -m course_utils run $(RUN_ARGS)
+
+test: setup
+	$(PY) -m pytest
+
+lab: setup
+	$(VENV)/bin/jupyter lab notebooks/
+
+bench: setup
+	$(PY) benchmarks/run_all.py
+
+# Regenerate the committed notebooks (from their py:percent twins) with real cpu-profile outputs.
+notebooks: setup
+	$(PY) -m course_utils build $(NB) --profile cpu

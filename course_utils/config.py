@@ -1,0 +1,136 @@
+"""Profiles (smoke / cpu / gpu / auto) and the one ``setup(...)`` call every notebook starts with."""
+from __future__ import annotations
+
+import os
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+import torch
+
+from .validation import ParameterError, check_choice, check_number, check_type
+
+PROFILES = ("smoke", "cpu", "gpu")
+PROFILE_CHOICES = ("auto",) + PROFILES
+DATASETS = ("fashion_mnist", "mnist", "cifar10")
+PROFILE_ENV = "COURSE_PROFILE"
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Config:
+    """What ``setup`` decided: profile, dataset, seed, device and where results go."""
+
+    profile: str
+    dataset: str
+    seed: int
+    device: torch.device
+    threads: int
+    results_path: Path | None
+    data_dir: Path | None
+
+    def pick(self, smoke: T, cpu: T, gpu: T) -> T:
+        """Return the value for the active profile, e.g. ``cfg.pick(smoke=1, cpu=8, gpu=30)``."""
+        return {"smoke": smoke, "cpu": cpu, "gpu": gpu}[self.profile]
+
+    def default(self, value: T | None, smoke: T, cpu: T, gpu: T) -> T:
+        """``value`` if given, else the profile's default (``None`` means "profile default")."""
+        return self.pick(smoke, cpu, gpu) if value is None else value
+
+    @property
+    def is_smoke(self) -> bool:
+        return self.profile == "smoke"
+
+    def summary(self) -> str:
+        results = str(self.results_path) if self.results_path else "not saved"
+        return (
+            f"profile={self.profile} dataset={self.dataset} seed={self.seed} "
+            f"device={self.device} threads={self.threads} torch={torch.__version__} "
+            f"results={results}"
+        )
+
+
+def resolve_profile(profile: str) -> str:
+    """Turn ``auto`` into a concrete profile: ``$COURSE_PROFILE`` if set, else gpu with CUDA, else cpu."""
+    check_choice("profile", profile, PROFILE_CHOICES)
+    if profile != "auto":
+        return profile
+    env = os.environ.get(PROFILE_ENV)
+    if env:
+        if env not in PROFILES:
+            raise ParameterError(
+                f"environment variable {PROFILE_ENV} is {env!r}; allowed: one of "
+                + ", ".join(repr(p) for p in PROFILES)
+            )
+        return env
+    return "gpu" if torch.cuda.is_available() else "cpu"
+
+
+def available_cores() -> int:
+    """CPU cores this process may use."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def seed_everything(seed: int) -> None:
+    """Seed python, numpy and torch (all devices)."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def setup(
+    profile: str = "auto",
+    dataset: str = "fashion_mnist",
+    seed: int = 0,
+    results_path: str | os.PathLike | None = None,
+    data_dir: str | os.PathLike | None = None,
+    threads: int | None = None,
+    quiet: bool = False,
+) -> Config:
+    """Validate the common notebook parameters, seed everything, pick device and threads.
+
+    Raises ``ParameterError`` naming the parameter before any work starts.
+    """
+    resolved = resolve_profile(profile)
+    check_choice("dataset", dataset, DATASETS)
+    check_number("seed", seed, low=0, integer=True)
+    check_number("threads", threads, low=1, integer=True, allow_none=True)
+    if results_path is not None:
+        check_type("results_path", results_path, (str, os.PathLike), "a file path or None")
+        results_path = Path(results_path)
+        if results_path.suffix != ".json":
+            raise ParameterError(
+                f"parameter 'results_path' got {str(results_path)!r}; allowed: a path ending in .json or None"
+            )
+    if data_dir is not None:
+        check_type("data_dir", data_dir, (str, os.PathLike), "an existing folder or None")
+        data_dir = Path(data_dir)
+        if not data_dir.is_dir():
+            raise ParameterError(
+                f"parameter 'data_dir' got {str(data_dir)!r}; allowed: an existing folder or None "
+                "(create it and put the dataset files there, or leave it None to use the defaults)"
+            )
+
+    if resolved == "gpu" and not torch.cuda.is_available():
+        device = torch.device("cpu")
+    else:
+        device = torch.device("cuda" if resolved == "gpu" else "cpu")
+    n_threads = threads or available_cores()
+    torch.set_num_threads(n_threads)
+    seed_everything(seed)
+    cfg = Config(resolved, dataset, seed, device, n_threads, results_path, data_dir)
+    if not quiet:
+        print(cfg.summary())
+        if resolved == "gpu" and device.type == "cpu":
+            print("note: profile 'gpu' was asked for but CUDA is not available; running on the CPU")
+    return cfg
+
+
+def describe_parameters(**params: Any) -> str:
+    """One line ``name=value`` for the lesson's hyperparameters, for printing after defaults are filled in."""
+    return " ".join(f"{k}={v!r}" for k, v in params.items())

@@ -1,0 +1,70 @@
+"""Notebook sources: each ``notebooks/NN_topic.ipynb`` has a jupytext ``py:percent`` twin ``NN_topic.py``.
+
+Edit the ``.py``; ``build`` turns it into the ``.ipynb`` and executes it in place under a profile
+(the committed notebooks carry the outputs of a real ``cpu``-profile run).
+"""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import jupytext
+import nbformat
+
+KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
+VOLATILE_CELL_METADATA = ("papermill", "execution")
+
+
+def twin(path: Path) -> Path:
+    """The other file of a ``.py`` / ``.ipynb`` pair."""
+    return path.with_suffix(".ipynb" if path.suffix == ".py" else ".py")
+
+
+def cell_sources(nb: nbformat.NotebookNode) -> list[tuple[str, str, tuple[str, ...]]]:
+    """(type, source, tags) of every cell: what must agree between the two files of a pair."""
+    return [(c.cell_type, c.source.strip(), tuple(c.metadata.get("tags", []))) for c in nb.cells]
+
+
+def in_sync(py_path: Path) -> bool:
+    """True when the ``.ipynb`` has exactly the cells of its ``.py`` twin."""
+    ipynb = twin(py_path)
+    if not ipynb.exists():
+        return False
+    return cell_sources(jupytext.read(py_path)) == cell_sources(nbformat.read(ipynb, as_version=4))
+
+
+def build(py_path: Path, profile: str = "cpu", execute: bool = True, kernel: str = "python3") -> float:
+    """Write ``NN.ipynb`` from ``NN.py`` and (by default) execute it in place; returns seconds taken."""
+    import papermill as pm
+
+    nb = jupytext.read(py_path)
+    nb.metadata["kernelspec"] = dict(KERNELSPEC)
+    nb.metadata.pop("jupytext", None)
+    out = twin(py_path)
+    tmp = out.with_name(f".{out.stem}.building.ipynb")
+    nbformat.write(nb, tmp)
+    start = time.perf_counter()
+    try:
+        if execute:
+            old = os.environ.get("COURSE_PROFILE")
+            os.environ["COURSE_PROFILE"] = profile
+            try:
+                pm.execute_notebook(str(tmp), str(tmp), cwd=str(py_path.parent), kernel_name=kernel, progress_bar=False)
+            finally:
+                if old is None:
+                    os.environ.pop("COURSE_PROFILE", None)
+                else:
+                    os.environ["COURSE_PROFILE"] = old
+            executed = nbformat.read(tmp, as_version=4)
+            for cell in executed.cells:
+                for key in VOLATILE_CELL_METADATA:
+                    cell.metadata.pop(key, None)
+            executed.metadata.get("papermill", {}).pop("input_path", None)
+            executed.metadata.get("papermill", {}).pop("output_path", None)
+            nbformat.write(executed, tmp)
+        os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return time.perf_counter() - start

@@ -1,0 +1,46 @@
+"""Shared fixtures. The course notebooks are executed once per test session (smoke profile)."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory) -> Path:
+    """Run the course CLI over the notebooks with ``--profile smoke`` once; returns the run folder.
+
+    ``COURSE_TEST_NOTEBOOKS=00,07`` restricts the run (for quick local iterations).
+    """
+    from course_utils.cli import main
+
+    only = [n for n in os.environ.get("COURSE_TEST_NOTEBOOKS", "").split(",") if n]
+    out = tmp_path_factory.mktemp("smoke") / "run"
+    code = main(["run", *only, "--profile", "smoke", "--out", str(out)])
+    assert code == 0, (out / "report.md").read_text() if (out / "report.md").exists() else "no report"
+    return out
+
+
+@pytest.fixture(scope="session")
+def smoke_results(smoke_run) -> dict[str, dict]:
+    """Results JSON of every notebook of the smoke run, keyed by notebook stem."""
+    return {p.stem: json.loads(p.read_text()) for p in (smoke_run / "results").glob("*.json")}
+
+
+@pytest.fixture(scope="session")
+def notebook_result(smoke_results):
+    """``notebook_result("07_label_smoothing")`` -> that notebook's results JSON.
+
+    Skips when the smoke run was restricted to other notebooks.
+    """
+    def get(stem: str) -> dict:
+        if stem not in smoke_results:
+            pytest.skip(f"{stem} was not part of this smoke run (COURSE_TEST_NOTEBOOKS)")
+        return smoke_results[stem]
+
+    return get

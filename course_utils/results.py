@@ -41,13 +41,12 @@ class Results:
         self.metrics[name] = _plain(value)
         return value
 
-    def claim(self, claim: str, measured: str, verdict: str) -> dict[str, str]:
+    def claim(self, claim: str, measured: str, verdict: str) -> None:
         """Record a claim from the source notes with what was measured and the verdict; print it."""
         check_choice("verdict", verdict, VERDICTS)
         entry = {"claim": claim, "measured": measured, "verdict": verdict}
         self.claims = [c for c in self.claims if c["claim"] != claim] + [entry]
         print(f"CLAIM   : {claim}\nMEASURED: {measured}\nVERDICT : {verdict.upper()}\n")
-        return entry
 
     def as_dict(self) -> dict[str, Any]:
         return {"notebook": self.notebook, "profile": self.profile, "metrics": self.metrics, "claims": self.claims}

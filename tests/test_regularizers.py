@@ -1,0 +1,137 @@
+"""Unit tests for course_utils.regularizers: sampler statistics, DisturbValue, smoothing equivalence."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from scipy import stats
+
+from course_utils.regularizers import (
+    DisturbLabel, DisturbValue, alpha_for_entropy, check_smoothing, disturb_label_probs,
+    noisy_label_entropy, smoothed_targets, smoothing_loss, smoothing_loss_fn, smoothing_to_torch,
+    torch_to_smoothing,
+)
+from course_utils.validation import ParameterError
+
+N = 1_000_000
+
+
+@pytest.mark.parametrize("alpha,classes", [(0.3, 10), (0.1, 10), (0.8, 3)])
+def test_keep_rate_matches_within_three_standard_errors(alpha, classes):
+    labels = torch.randint(0, classes, (N,), generator=torch.Generator().manual_seed(1))
+    out = DisturbLabel(alpha, classes, seed=2)(labels)
+    p = 1 - alpha * (classes - 1) / classes
+    se = math.sqrt(p * (1 - p) / N)
+    assert abs((out == labels).double().mean().item() - p) < 3 * se
+
+
+def test_replaced_labels_are_uniform_over_the_other_classes():
+    classes = 10
+    labels = torch.randint(0, classes, (N,), generator=torch.Generator().manual_seed(3))
+    out = DisturbLabel(0.3, classes, seed=4)(labels)
+    changed = out != labels
+    # the offset (new - true) mod C is uniform over 1..C-1 when every other class is equally likely
+    offsets = ((out[changed] - labels[changed]) % classes).numpy()
+    counts = np.bincount(offsets, minlength=classes)
+    assert counts[0] == 0
+    assert stats.chisquare(counts[1:]).pvalue > 1e-3
+    # and, for one true class, the new classes are uniform over the other nine
+    of_zero = out[changed & (labels == 0)].numpy()
+    counts0 = np.bincount(of_zero, minlength=classes)
+    assert counts0[0] == 0 and stats.chisquare(counts0[1:]).pvalue > 1e-3
+
+
+def test_chi_square_would_catch_a_biased_sampler():
+    rng = np.random.default_rng(0)
+    biased = rng.choice(9, size=100_000, p=[0.2] + [0.1] * 8)
+    assert stats.chisquare(np.bincount(biased, minlength=9)).pvalue < 1e-6
+
+
+def test_disturb_label_edge_cases_and_reproducibility():
+    y = torch.arange(10).repeat(100)
+    assert torch.equal(DisturbLabel(0.0, 10)(y), y)
+    assert torch.equal(DisturbLabel(0.5, 10, seed=7)(y), DisturbLabel(0.5, 10, seed=7)(y))
+    assert not torch.equal(DisturbLabel(0.5, 10, seed=7)(y), DisturbLabel(0.5, 10, seed=8)(y))
+    g = torch.Generator().manual_seed(5)
+    d = DisturbLabel(1.0, 10, generator=g)
+    first, second = d(y), d(y)
+    assert not torch.equal(first, second)  # fresh noise every batch
+    assert first.dtype == y.dtype and first.shape == y.shape
+    assert first.min() >= 0 and first.max() < 10
+    assert DisturbLabel(0.3, 10).keep_probability == pytest.approx(0.73)
+    assert disturb_label_probs(0.3, 10) == pytest.approx((0.73, 0.03))
+
+
+def test_disturb_label_refuses_bad_alpha_with_a_hint():
+    with pytest.raises(ParameterError, match=r"'alpha'.*30.*use 0\.3"):
+        DisturbLabel(30, 10)
+    for bad in (-0.1, 1.5, float("nan"), "0.3", True):
+        with pytest.raises(ParameterError):
+            DisturbLabel(bad, 10)
+    with pytest.raises(ParameterError, match="num_classes"):
+        DisturbLabel(0.3, 1)
+    with pytest.raises(ParameterError, match="integer class labels"):
+        DisturbLabel(0.3, 10)(torch.zeros(3))
+
+
+def test_noise_floor_entropy():
+    assert noisy_label_entropy(0.0, 10) == 0.0
+    assert noisy_label_entropy(1.0, 10) == pytest.approx(math.log(10))
+    p = 0.73
+    assert noisy_label_entropy(0.3, 10) == pytest.approx(-(p * math.log(p) + 0.27 * math.log(0.03)))
+    # Monte Carlo: the expected cross-entropy of the best predictor equals the entropy
+    labels = torch.zeros(200_000, dtype=torch.long)
+    noisy = DisturbLabel(0.3, 10, seed=0)(labels)
+    best_logits = torch.log(torch.tensor([0.73] + [0.03] * 9)).expand(len(labels), 10)
+    assert F.cross_entropy(best_logits, noisy).item() == pytest.approx(noisy_label_entropy(0.3, 10), abs=0.01)
+    assert alpha_for_entropy(noisy_label_entropy(0.3, 10), 10) == pytest.approx(0.3, abs=1e-9)
+
+
+def test_disturb_value_hits_the_right_fraction():
+    y = torch.zeros(200_000, 1, dtype=torch.float64)
+    out = DisturbValue(0.25, 2.0, seed=1)(y)
+    hit = out[:, 0] != 0
+    assert hit.double().mean().item() == pytest.approx(0.25, abs=3 * math.sqrt(0.25 * 0.75 / len(y)))
+    assert out[hit].std().item() == pytest.approx(2.0, rel=0.02)
+    assert out.dtype == y.dtype and out.shape == y.shape
+    assert torch.equal(DisturbValue(0.0, 5.0)(y), y)
+    with pytest.raises(ParameterError, match="use 0.2"):
+        DisturbValue(20, 1.0)
+    with pytest.raises(ParameterError, match="noise_std"):
+        DisturbValue(0.2, -1.0)
+
+
+@pytest.mark.parametrize("alpha,classes", [(0.0, 10), (0.1, 10), (0.2, 10), (0.5, 3), (0.9, 10)])
+def test_notes_smoothing_equals_torch_label_smoothing(alpha, classes):
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(64, classes, generator=g, dtype=torch.float64) * 3
+    labels = torch.randint(0, classes, (64,), generator=g)
+    notes = smoothing_loss(logits, labels, alpha)
+    torch_loss = F.cross_entropy(logits, labels, label_smoothing=smoothing_to_torch(alpha, classes))
+    assert abs(notes.item() - torch_loss.item()) < 1e-6
+    assert abs(smoothing_loss_fn(alpha)(logits, labels).item() - notes.item()) < 1e-12
+    # the same a = alpha without the conversion gives a different loss (unless alpha = 0)
+    if alpha > 0:
+        assert abs(F.cross_entropy(logits, labels, label_smoothing=alpha).item() - notes.item()) > 1e-4
+
+
+def test_smoothed_targets_and_conversion():
+    t = smoothed_targets(torch.tensor([2, 0]), 4, 0.3)
+    assert torch.allclose(t.sum(1), torch.ones(2))
+    assert torch.allclose(t[0], torch.tensor([0.1, 0.1, 0.7, 0.1]))
+    assert smoothing_to_torch(0.2, 10) == pytest.approx(2 / 9)
+    assert torch_to_smoothing(smoothing_to_torch(0.2, 10), 10) == pytest.approx(0.2)
+
+
+def test_bad_smoothing_is_refused():
+    with pytest.raises(ParameterError, match="smoothing"):
+        check_smoothing(1.0)
+    with pytest.raises(ParameterError, match="use 0.2"):
+        check_smoothing(20)
+    with pytest.raises(ParameterError, match="smoothing"):
+        check_smoothing(-0.1)
+    with pytest.raises(ParameterError, match=r"\(K-1\)/K"):
+        smoothing_to_torch(0.95, 10)

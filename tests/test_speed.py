@@ -1,0 +1,29 @@
+import torch
+from torch import nn
+
+import course_utils.data as data
+from course_utils.speed import matmul_seconds, peak_rss_mib, source_notes_loader, train_throughput
+from fixture_files import write_mnist_like
+
+
+def test_source_notes_loader_gives_normalized_per_image_batches(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "PROJECT_DATA", tmp_path / "project-data")
+    write_mnist_like(tmp_path / "d", gz=True)
+    ds = data.load_dataset("mnist", tmp_path / "d", allow_download=False)
+    loader = source_notes_loader(ds, batch_size=8, num_workers=0, data_dir=tmp_path / "d")
+    xb, yb = next(iter(loader))
+    assert xb.shape == (8, 1, 28, 28) and xb.dtype == torch.float32 and yb.shape == (8,)
+    assert abs(xb.mean().item()) < 0.5  # normalized with the dataset's mean and std
+
+
+def test_train_throughput_counts_images():
+    x = torch.randint(0, 255, (64, 1, 4, 4), dtype=torch.uint8)
+    batches = data.Batches(x, torch.arange(64) % 2, 16, mean=(0.5,), std=(0.5,))
+    model = nn.Sequential(nn.Flatten(), nn.Linear(16, 2))
+    out = train_throughput(model, batches, 100)
+    assert out["images"] >= 100 and out["images_per_s"] > 0
+
+
+def test_timers_return_positive_numbers():
+    assert matmul_seconds(64, "cpu", repeats=2) > 0
+    assert peak_rss_mib() > 10

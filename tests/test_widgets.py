@@ -1,0 +1,29 @@
+import matplotlib
+
+matplotlib.use("Agg")
+
+from course_utils.widgets import Panel, checkbox, dropdown, panel, slider
+
+
+def test_live_panel_runs_at_creation_and_on_every_change():
+    calls = []
+    p = Panel(lambda lr, opt: calls.append((lr, opt)) or lr * 2, {"lr": slider("lr", 0.1, 1e-4, 1.0, log=True), "opt": dropdown("opt", ["sgd", "adam"])})
+    assert calls == [(0.1, "sgd")] and p.last_result == 0.2
+    p.controls["lr"].value = 0.01
+    p.controls["opt"].value = "adam"
+    assert calls[-1] == (0.01, "adam") and p.last_result == 0.02 and p.runs == 3
+
+
+def test_run_button_panel_waits_for_the_button():
+    calls = []
+    p = panel(lambda n, bn: calls.append((n, bn)) or n, live=False, n=slider("n", 3, 1, 10, integer=True), bn=checkbox("bn", True))
+    assert calls == [] and p.button is not None
+    p.controls["n"].value = 5
+    assert calls == []
+    p.button.click()
+    assert calls == [(5, True)] and p.last_result == 5
+
+
+def test_sliders_report_only_on_release():
+    assert slider("x", 1, 0, 2).continuous_update is False
+    assert slider("k", 2, 1, 9, integer=True).value == 2

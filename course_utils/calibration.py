@@ -74,15 +74,20 @@ def mean_confidence(probs: torch.Tensor) -> float:
     return float(torch.as_tensor(probs).detach().double().max(dim=1).values.mean())
 
 
-def plot_reliability(curves: Mapping[str, Reliability], ax: plt.Axes | None = None, title: str = "reliability diagram") -> plt.Axes:
-    """Accuracy vs mean confidence per bin for each model; the diagonal is perfect calibration."""
+def plot_reliability(curves: Mapping[str, Reliability], ax: plt.Axes | None = None, title: str = "reliability diagram",
+                     min_count: int = 10) -> plt.Axes:
+    """Accuracy vs mean confidence per bin for each model; the diagonal is perfect calibration.
+
+    Bins with fewer than ``min_count`` predictions are left out of the plot (their accuracy is mostly
+    noise); the ECE in the legend still uses every prediction.
+    """
     if ax is None:
         _, ax = plt.subplots(figsize=(4.5, 4.5))
     ax.plot([0, 1], [0, 1], ls="--", color="gray", lw=1, label="perfectly calibrated")
     for name, rel in curves.items():
-        filled = rel.counts > 0
+        filled = rel.counts >= max(1, min_count)
         ax.plot(rel.confidence[filled], rel.accuracy[filled], "o-", label=f"{name} (ECE {rel.ece:.3f})")
-    ax.set(xlabel="confidence (mean max probability in bin)", ylabel="accuracy in bin", xlim=(0, 1), ylim=(0, 1), title=title)
+    ax.set(xlabel=f"confidence (mean max probability in bin; bins with >= {min_count} predictions)", ylabel="accuracy in bin", xlim=(0, 1), ylim=(0, 1), title=title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="upper left")
     return ax

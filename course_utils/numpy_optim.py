@@ -228,6 +228,24 @@ def make_optimizer(name: str, lr: float | None = None, **kwargs: Any) -> Optimiz
     return CLASSES[name](lr=USUAL_LR[name] if lr is None else lr, **kwargs)
 
 
+def parse_names(spec: str, allowed: Iterable[str], param: str) -> list[str]:
+    """``"a, b"`` -> ``["a", "b"]``; unknown or repeated names raise ``ParameterError`` naming ``param``."""
+    allowed = tuple(allowed)
+    names = [n.strip() for n in spec.split(",") if n.strip()] if isinstance(spec, str) else []
+    if not names:
+        check_choice(param, spec, ["a comma-separated list of " + ", ".join(allowed)])
+    for n in names:
+        check_choice(param, n, allowed)
+    if len(set(names)) != len(names):
+        check_choice(param, spec, ["a comma-separated list without repeats"])
+    return names
+
+
+def parse_optimizers(spec: str) -> list[str]:
+    """``"sgd, adam"`` -> ``["sgd", "adam"]``; unknown names raise ``ParameterError``."""
+    return parse_names(spec, OPTIMIZER_NAMES, "optimizers")
+
+
 # ------------------------------------------------------------------ torch twins
 # For each optimizer: numpy keyword arguments and the torch.optim call that follow each other exactly.
 TORCH_TWINS: dict[str, tuple[dict[str, Any], Callable[..., torch.optim.Optimizer], str]] = {

@@ -32,6 +32,14 @@ def check_weight_decay(name: str, value: object) -> float:
     return check_number(name, value, low=0, hint="weight decay is a penalty strength; 0 switches it off")
 
 
+def check_training(width: object, epochs: object, lr: object, batch_size: object) -> None:
+    """Refuse a non-positive MLP width, epoch count, learning rate or batch size (the lectures' common knobs)."""
+    check_number("width", width, low=1, integer=True)
+    check_number("epochs", epochs, low=1, integer=True)
+    check_number("lr", lr, low=0, low_open=True)
+    check_number("batch_size", batch_size, low=1, integer=True)
+
+
 def make_optimizer(kind: str, params: Iterable[nn.Parameter], lr: float, weight_decay: float) -> torch.optim.Optimizer:
     """``adam``: L2 added to the gradient (``Adam(weight_decay=...)``); ``adamw``: decoupled decay."""
     check_choice("optimizer", kind, OPTIMIZERS)
@@ -104,17 +112,24 @@ def selection_optimism(
 
 
 # ---------------------------------------------------------------- checking augmentations
-def is_shifted_crop(out: torch.Tensor, x: torch.Tensor, padding: int) -> bool:
-    """True when every image of ``out`` is a window of its zero-padded original: a shifted copy."""
+def crop_shifts(out: torch.Tensor, x: torch.Tensor, padding: int) -> list[tuple[int, int] | None]:
+    """For each image of ``out``, the offset ``(dy, dx)`` of the window of its zero-padded original
+    that it equals (``(padding, padding)`` = not moved), or None when it is no such window."""
     if out.shape != x.shape:
-        return False
+        raise ParameterError(f"out has shape {tuple(out.shape)} but x has {tuple(x.shape)}")
     p = padding
     padded = nn.functional.pad(x, (p, p, p, p))
     h, w = x.shape[-2:]
+    shifts: list[tuple[int, int] | None] = []
     for o, src in zip(out, padded):
-        if not any(torch.equal(o, src[..., dy:dy + h, dx:dx + w]) for dy in range(2 * p + 1) for dx in range(2 * p + 1)):
-            return False
-    return True
+        found = [(dy, dx) for dy in range(2 * p + 1) for dx in range(2 * p + 1) if torch.equal(o, src[..., dy:dy + h, dx:dx + w])]
+        shifts.append(found[0] if found else None)
+    return shifts
+
+
+def is_shifted_crop(out: torch.Tensor, x: torch.Tensor, padding: int) -> bool:
+    """True when every image of ``out`` is a window of its zero-padded original: a shifted copy."""
+    return out.shape == x.shape and all(s is not None for s in crop_shifts(out, x, padding))
 
 
 def is_flip_or_same(out: torch.Tensor, x: torch.Tensor) -> bool:

@@ -70,6 +70,10 @@ class _Monitor:
         check_choice("mode", mode, ("min", "max"))
         check_number("min_delta", min_delta, low=0)
         self.monitor, self.mode, self.min_delta = monitor, mode, min_delta
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the best value (a new training run starts)."""
         self.best: float | None = None
         self.best_epoch: int | None = None
 
@@ -99,6 +103,10 @@ class EarlyStopping(Callback):
         self.wait = 0
         self.best_state: dict[str, torch.Tensor] | None = None
         self.stopped_epoch: int | None = None
+
+    def on_train_begin(self, model: nn.Module) -> None:
+        self.tracker.reset()
+        self.wait, self.best_state, self.stopped_epoch = 0, None, None
 
     def update(self, epoch: int, value: float) -> tuple[bool, bool]:
         """Feed one epoch's value; returns ``(improved, stop)``."""
@@ -164,6 +172,10 @@ class ModelCheckpoint(Callback):
         self.tracker = _Monitor(monitor, mode, min_delta)
         self.restore_best = restore_best
         self.saved_epochs: list[int] = []
+
+    def on_train_begin(self, model: nn.Module) -> None:
+        self.tracker.reset()
+        self.saved_epochs = []
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float], model: nn.Module) -> bool:
         value = self.tracker.value(logs)

@@ -113,14 +113,35 @@ with torch.no_grad():
 print("5. result under no_grad has grad_fn:", z.grad_fn, "| outside no_grad:", type((w * 2).grad_fn).__name__)
 
 # %% [markdown]
-# How much does `no_grad` save? The forward pass of a small network on a batch, with and without
-# recording the graph (the saved activations are what costs memory during training):
+# How much does `no_grad` save? During a forward pass with autograd on, every operation keeps the
+# tensors it will need for `backward()` (its inputs and activations). We count those bytes with a
+# saved-tensor hook on a small network and a batch of 2048 images, then time both forward passes.
 
 # %%
+# NBVAL_CHECK_OUTPUT
+torch.manual_seed(0)
 model = cu.build_model("mlp", (1, 28, 28), 10, hidden=(512, 512))
 batch = torch.randn(2048, 1, 28, 28)
 
 
+def saved_for_backward_mib(grad: bool) -> float:
+    """MiB of tensors autograd keeps for the backward pass during one forward pass."""
+    total = 0
+
+    def pack(t: torch.Tensor) -> torch.Tensor:
+        nonlocal total
+        total += t.numel() * t.element_size()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), torch.set_grad_enabled(grad):
+        model(batch)
+    return total / 2**20
+
+
+print(f"kept for backward with autograd on: {saved_for_backward_mib(True):.1f} MiB | under no_grad: {saved_for_backward_mib(False):.1f} MiB")
+
+
+# %%
 def forward_seconds(grad: bool, repeats: int = 10) -> float:
     """Median time of a forward pass with or without autograd recording."""
     times = []
@@ -135,7 +156,12 @@ def forward_seconds(grad: bool, repeats: int = 10) -> float:
 with_grad, without_grad = forward_seconds(True), forward_seconds(False)
 print(f"forward with autograd: {with_grad * 1e3:.2f} ms | under no_grad: {without_grad * 1e3:.2f} ms "
       f"| ratio {with_grad / without_grad:.2f}x")
-res.metric("forward_grad_over_nograd", with_grad / without_grad)
+res.metric("forward_grad_over_nograd", with_grad / without_grad);
+
+# %% [markdown]
+# The memory saving is large and certain; the time saving of the forward pass itself is small on a CPU
+# (the bookkeeping is cheap next to the matrix products). The big saving at inference is that no
+# backward pass and no stored activations are needed at all.
 
 # %% [markdown]
 # ## Two numpy calls used later

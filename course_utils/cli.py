@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import ast
 import json
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -147,6 +148,7 @@ def run_course(names: list[str], profile: str | None, pairs: list[list[str]], ou
     # Parameters are checked above against the annotated parameters cell; papermill's own
     # inspector cannot read ``float | None`` annotations and would warn about them.
     logging.getLogger("papermill").setLevel(logging.ERROR)
+    os.environ.setdefault("COURSE_PROGRESS", "0")  # no per-epoch widgets in executed notebooks
 
     notebooks = [resolve_notebook(n) for n in names] if names else course_notebooks()
     if not notebooks:

@@ -47,15 +47,16 @@ def build(py_path: Path, profile: str = "cpu", execute: bool = True, kernel: str
     start = time.perf_counter()
     try:
         if execute:
-            old = os.environ.get("COURSE_PROFILE")
-            os.environ["COURSE_PROFILE"] = profile
+            old = {k: os.environ.get(k) for k in ("COURSE_PROFILE", "COURSE_PROGRESS")}
+            os.environ.update(COURSE_PROFILE=profile, COURSE_PROGRESS="0")
             try:
                 pm.execute_notebook(str(tmp), str(tmp), cwd=str(py_path.parent), kernel_name=kernel, progress_bar=False)
             finally:
-                if old is None:
-                    os.environ.pop("COURSE_PROFILE", None)
-                else:
-                    os.environ["COURSE_PROFILE"] = old
+                for key, value in old.items():
+                    if value is None:
+                        os.environ.pop(key, None)
+                    else:
+                        os.environ[key] = value
             executed = nbformat.read(tmp, as_version=4)
             for cell in executed.cells:
                 for key in VOLATILE_CELL_METADATA:

@@ -246,7 +246,7 @@ def fit(
     monitor: str = "val_loss",
     callbacks: Sequence[Callback] = (),
     label_transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
-    progress: bool = True,
+    progress: bool | None = None,
     desc: str = "epochs",
 ) -> History:
     """Train ``model`` for up to ``epochs`` epochs and return its ``History``.
@@ -256,6 +256,8 @@ def fit(
       epoch with ``logs[monitor]``; any other scheduler once per epoch after the optimizer's steps.
     - ``label_transform`` changes the training labels of each batch (e.g. DisturbLabel); accuracy
       is still measured against the true labels.
+    - ``progress``: a tqdm bar over epochs; None = on unless ``$COURSE_PROGRESS`` is ``0`` (set for
+      batch runs, so stored notebooks hold no stale progress widgets).
     - ``train_loss`` is the objective actually minimized (``loss_fn`` on the training labels);
       ``val_loss`` is always plain cross-entropy (NLL), so runs with different losses compare.
     """
@@ -270,6 +272,8 @@ def fit(
     for cb in callbacks:
         cb.on_train_begin(model)
     model.train()
+    if progress is None:
+        progress = os.environ.get("COURSE_PROGRESS", "1") != "0"
     bar = tqdm(range(1, epochs + 1), desc=desc, leave=False, disable=not progress)
     for epoch in bar:
         start = time.perf_counter()

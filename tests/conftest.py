@@ -44,3 +44,23 @@ def notebook_result(smoke_results):
         return smoke_results[stem]
 
     return get
+
+
+@pytest.fixture
+def refused_run(tmp_path):
+    """``refused_run("07", "smoothing", "1.0")``: run a notebook under smoke with one bad ``-p``.
+
+    Asserts the run failed with a ParameterError naming the parameter in the set-up cells
+    (before any training) and returns the failure record from ``status.json``.
+    """
+    from course_utils.cli import main
+
+    def run(notebook: str, name: str, value: str) -> dict:
+        out = tmp_path / f"run-{notebook}-{name}"
+        assert main(["run", notebook, "--profile", "smoke", "-p", name, value, "--out", str(out)]) == 1
+        failure = json.loads((out / "status.json").read_text())["failure"]
+        assert "ParameterError" in failure["error"] and repr(name) in failure["error"], failure
+        assert failure["cell_index"] <= 3, f"refused only at cell {failure['cell_index']}, after work had started"
+        return failure
+
+    return run

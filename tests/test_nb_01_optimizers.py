@@ -51,9 +51,5 @@ def test_notebook_parameter_checks_refuse_bad_values(call, name: str) -> None:
         call()
 
 
-def test_bad_parameter_fails_the_run_before_training(tmp_path) -> None:
-    from course_utils.cli import main
-
-    assert main(["run", "01", "--profile", "smoke", "--out", str(tmp_path / "run"), "-p", "lr", "-0.1"]) == 1
-    status = (tmp_path / "run" / "FAILED").read_text()
-    assert "ParameterError" in status and "'lr'" in status
+def test_bad_parameter_fails_the_run_before_training(refused_run) -> None:
+    refused_run("01", "lr", "-0.1")

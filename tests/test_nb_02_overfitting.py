@@ -1,11 +1,9 @@
 """Notebook 02 (overfitting and validation): smoke-run results and refused parameters."""
 from __future__ import annotations
 
-import json
 
 import pytest
 
-from course_utils.cli import main
 from course_utils.results import VERDICTS
 
 STEM = "02_overfitting_and_validation"
@@ -34,9 +32,5 @@ def test_every_claim_has_a_computed_verdict(notebook_result) -> None:
 
 
 @pytest.mark.parametrize("name, value", [("train_size", "100000"), ("val_fraction", "1.0")])
-def test_bad_hyperparameters_are_refused_before_training(tmp_path, name, value) -> None:
-    out = tmp_path / "run"
-    assert main(["run", "02", "--profile", "smoke", "-p", name, value, "--out", str(out)]) == 1
-    failure = json.loads((out / "status.json").read_text())["failure"]
-    assert "ParameterError" in failure["error"] and repr(name) in failure["error"]
-    assert failure["cell_index"] <= 3  # the setup/validation cell, before any training
+def test_bad_hyperparameters_are_refused_before_training(refused_run, name, value) -> None:
+    refused_run("02", name, value)

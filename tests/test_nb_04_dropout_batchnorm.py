@@ -40,10 +40,5 @@ def test_bad_dropout_is_refused(p) -> None:
         SmallCNN((1, 28, 28), 10, dropout=p)
 
 
-def test_notebook_refuses_bad_dropout_before_training(tmp_path) -> None:
-    from course_utils.cli import main
-
-    out = tmp_path / "run"
-    assert main(["run", "04", "--profile", "smoke", "-p", "dropout", "1.0", "--out", str(out)]) != 0
-    report = (out / "report.md").read_text()
-    assert "dropout" in report and "ParameterError" in report
+def test_notebook_refuses_bad_dropout_before_training(refused_run) -> None:
+    refused_run("04", "dropout", "1.0")

@@ -28,10 +28,5 @@ def test_claims_have_computed_verdicts(notebook_result) -> None:
 
 
 @pytest.mark.parametrize(("name", "value"), [("patience", "0"), ("min_delta", "-0.01")])
-def test_notebook_refuses_bad_settings_before_training(tmp_path, name, value) -> None:
-    from course_utils.cli import main
-
-    out = tmp_path / "run"
-    assert main(["run", "05", "--profile", "smoke", "-p", name, value, "--out", str(out)]) != 0
-    report = (out / "report.md").read_text()
-    assert name in report and "ParameterError" in report
+def test_notebook_refuses_bad_settings_before_training(refused_run, name, value) -> None:
+    refused_run("05", name, value)

@@ -1,12 +1,10 @@
 """Notebook 06 (DisturbLabel and DisturbValue): smoke-run results and refused parameters."""
 from __future__ import annotations
 
-import json
 import math
 
 import pytest
 
-from course_utils.cli import main
 from course_utils.regularizers import DisturbLabel, DisturbValue, noisy_label_entropy
 from course_utils.results import VERDICTS
 from course_utils.validation import ParameterError
@@ -50,9 +48,5 @@ def test_percentage_alpha_is_refused_with_a_hint() -> None:
 
 
 @pytest.mark.notebooks
-def test_notebook_refuses_alpha_30_before_training(tmp_path) -> None:
-    out = tmp_path / "run"
-    assert main(["run", "06", "--profile", "smoke", "-p", "alpha", "30", "--out", str(out)]) == 1
-    failure = json.loads((out / "status.json").read_text())["failure"]
-    assert "ParameterError" in failure["error"] and "'alpha'" in failure["error"] and "0.3" in failure["error"]
-    assert failure["cell_index"] <= 3  # the setup/validation cell, before any training
+def test_notebook_refuses_alpha_30_before_training(refused_run) -> None:
+    assert "0.3" in refused_run("06", "alpha", "30")["error"]

@@ -1,11 +1,9 @@
 """Notebook 07 (label smoothing): smoke-run results and refused parameters."""
 from __future__ import annotations
 
-import json
 
 import pytest
 
-from course_utils.cli import main
 from course_utils.regularizers import check_smoothing
 from course_utils.results import VERDICTS
 from course_utils.validation import ParameterError
@@ -43,9 +41,5 @@ def test_bad_smoothing_is_refused(bad) -> None:
 
 
 @pytest.mark.notebooks
-def test_notebook_refuses_smoothing_1_before_training(tmp_path) -> None:
-    out = tmp_path / "run"
-    assert main(["run", "07", "--profile", "smoke", "-p", "smoothing", "1.0", "--out", str(out)]) == 1
-    failure = json.loads((out / "status.json").read_text())["failure"]
-    assert "ParameterError" in failure["error"] and "'smoothing'" in failure["error"]
-    assert failure["cell_index"] <= 3
+def test_notebook_refuses_smoothing_1_before_training(refused_run) -> None:
+    refused_run("07", "smoothing", "1.0")

@@ -39,9 +39,5 @@ def test_notebook_parameter_checks_refuse_bad_values(call, name: str) -> None:
         call()
 
 
-def test_unknown_scheduler_fails_the_run_before_training(tmp_path) -> None:
-    from course_utils.cli import main
-
-    assert main(["run", "08", "--profile", "smoke", "--out", str(tmp_path / "run"), "-p", "schedulers", "step,linear"]) == 1
-    status = (tmp_path / "run" / "FAILED").read_text()
-    assert "ParameterError" in status and "'schedulers'" in status
+def test_unknown_scheduler_fails_the_run_before_training(refused_run) -> None:
+    refused_run("08", "schedulers", "step,linear")

@@ -6,7 +6,7 @@ KERNEL_NAME ?= nn-training-course
 RUN_ARGS ?=
 NB ?=
 
-.PHONY: setup run test lab bench notebooks data clean-runs
+.PHONY: setup run test lint lab bench notebooks data clean-runs
 
 setup:
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,7 +27,15 @@ data:
 run: setup
 	$(PY) -m course_utils run $(RUN_ARGS)
 
+LINTED := course_utils tests benchmarks notebooks/*.py
+
+lint: setup
+	$(VENV)/bin/ruff check $(LINTED)
+	$(VENV)/bin/ruff format --check $(LINTED)
+
 test: setup
+	$(VENV)/bin/ruff check $(LINTED)
+	$(VENV)/bin/ruff format --check $(LINTED)
 	$(PY) -m pytest
 
 lab: setup

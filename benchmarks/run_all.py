@@ -6,6 +6,7 @@
 2. Wall time of `python -m course_utils run --profile smoke` over the whole course.
 3. Peak memory (RSS) of the kernel running notebook 00 under the cpu profile.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,24 +27,34 @@ def pipeline_ratio(images: int, seed: int = 0) -> dict[str, float]:
     ds = cu.load_dataset("fashion_mnist")
     pipelines = {
         "source notes (per-image, batch 32, 2 workers)": source_notes_loader(ds, 32, 2, seed=seed),
-        "course (in-memory batches, batch 256)": ds.loader(ds.train_x, ds.train_y, 256, shuffle=True, augment=cu.Augment(2, True), seed=seed),
+        "course (in-memory batches, batch 256)": ds.loader(
+            ds.train_x, ds.train_y, 256, shuffle=True, augment=cu.Augment(2, True), seed=seed
+        ),
     }
     out = {}
     for name, batches in pipelines.items():
         torch.manual_seed(seed)
-        out[name] = train_throughput(cu.build_model("small_cnn", ds.shape, ds.num_classes), batches, images)["images_per_s"]
+        out[name] = train_throughput(
+            cu.build_model("small_cnn", ds.shape, ds.num_classes), batches, images
+        )["images_per_s"]
     return out
 
 
 def course_cli(*args: str) -> tuple[float, Path]:
     out = Path(tempfile.mkdtemp(prefix="bench-")) / "run"
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "course_utils", "run", *args, "--out", str(out)], check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "course_utils", "run", *args, "--out", str(out)],
+        check=True,
+        capture_output=True,
+    )
     return time.perf_counter() - start, out
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--images", type=int, default=12000, help="training images per pipeline")
     parser.add_argument("--skip-course", action="store_true", help="only the pipeline comparison")
     args = parser.parse_args()
@@ -53,14 +64,20 @@ def main() -> None:
     speeds = pipeline_ratio(args.images)
     (src_name, src), (course_name, course) = speeds.items()
     print("1. input pipeline, small CNN training, images/s")
-    print(f"   {src:>8.0f}  {src_name}\n   {course:>8.0f}  {course_name}\n   ratio {course / src:.1f}x (goal >= 5x)\n")
+    print(
+        f"   {src:>8.0f}  {src_name}\n   {course:>8.0f}  {course_name}\n   ratio {course / src:.1f}x (goal >= 5x)\n"
+    )
     if args.skip_course:
         return
     seconds, _ = course_cli("--profile", "smoke")
     print(f"2. whole course, --profile smoke: {seconds:.0f} s wall time\n")
     seconds, folder = course_cli("00", "--profile", "cpu")
-    rss = json.loads((folder / "results" / "00_setup_tensors_devices.json").read_text())["metrics"]["peak_rss_mib"]
-    print(f"3. notebook 00 under cpu: {seconds:.0f} s, kernel peak RSS {rss:.0f} MiB (goal <= 2048 MiB)")
+    rss = json.loads((folder / "results" / "00_setup_tensors_devices.json").read_text())["metrics"][
+        "peak_rss_mib"
+    ]
+    print(
+        f"3. notebook 00 under cpu: {seconds:.0f} s, kernel peak RSS {rss:.0f} MiB (goal <= 2048 MiB)"
+    )
 
 
 if __name__ == "__main__":

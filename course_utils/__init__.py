@@ -1,18 +1,45 @@
-"""Shared helpers for the course on training neural networks well.
+"""Shared helpers for the course on training neural networks well (``import course_utils as cu``).
 
-Notebooks use: ``setup`` (profiles, seeding, device), ``load_dataset`` / ``Batches`` / ``Augment``
-(in-memory data), ``build_model``, ``fit`` / ``evaluate`` / callbacks, ``Results`` (metrics and
-tested claims), ``Panel`` / ``slider`` (widgets) and the checks in ``validation`` and ``exercises``.
+Notebooks use: ``setup`` with parameter specs (``integer``, ``number``, ``choice``, ``names``),
+``load_dataset`` / ``Batches`` / ``Augment`` (in-memory data), ``build_model``, ``fit`` /
+``evaluate`` / callbacks, ``Results`` (metrics and claims decided by ``paired_verdict``),
+``table`` (printed tables), ``Panel`` / ``slider`` (widgets) and the exercise checks.
 """
+
 from .config import Config, setup
 from .data import Augment, Batches, ImageDataset, load_dataset, stratified_subset, train_val_split
 from .models import build_model, count_parameters
-from .results import Results, verdict
+from .params import choice, integer, names, number, split_names
+from .results import Results, effect_interval, format_effect, paired_verdict, table
 from .train import EarlyStopping, History, ModelCheckpoint, evaluate, fit, predict_proba
 from .validation import ParameterError
 
 __all__ = [
-    "Augment", "Batches", "Config", "EarlyStopping", "History", "ImageDataset", "ModelCheckpoint",
-    "ParameterError", "Results", "build_model", "count_parameters", "evaluate", "fit", "load_dataset",
-    "predict_proba", "setup", "stratified_subset", "train_val_split", "verdict",
+    "Augment",
+    "Batches",
+    "Config",
+    "EarlyStopping",
+    "History",
+    "ImageDataset",
+    "ModelCheckpoint",
+    "ParameterError",
+    "Results",
+    "build_model",
+    "choice",
+    "count_parameters",
+    "effect_interval",
+    "evaluate",
+    "fit",
+    "format_effect",
+    "integer",
+    "load_dataset",
+    "names",
+    "number",
+    "paired_verdict",
+    "predict_proba",
+    "setup",
+    "split_names",
+    "stratified_subset",
+    "table",
+    "train_val_split",
 ]

@@ -5,6 +5,7 @@ The confidence of a prediction is its largest softmax probability. Predictions a
 diagram plots each bin's accuracy against its mean confidence, and the expected calibration error
 (ECE) is the average gap ``|accuracy - confidence|`` weighted by the share of predictions in the bin.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -35,9 +36,14 @@ class Reliability:
 
 
 def _as_tensors(probs: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    probs, labels = torch.as_tensor(probs).detach().cpu().double(), torch.as_tensor(labels).detach().cpu().long()
+    probs, labels = (
+        torch.as_tensor(probs).detach().cpu().double(),
+        torch.as_tensor(labels).detach().cpu().long(),
+    )
     if probs.ndim != 2 or labels.shape != (probs.shape[0],) or probs.shape[0] == 0:
-        raise ParameterError(f"need probabilities (N, classes) and labels (N,), got {tuple(probs.shape)} and {tuple(labels.shape)}")
+        raise ParameterError(
+            f"need probabilities (N, classes) and labels (N,), got {tuple(probs.shape)} and {tuple(labels.shape)}"
+        )
     return probs, labels
 
 
@@ -48,7 +54,9 @@ def reliability(probs: torch.Tensor, labels: torch.Tensor, n_bins: int = 15) -> 
     confidence, predicted = probs.max(dim=1)
     correct = (predicted == labels).double()
     edges = torch.linspace(0, 1, n_bins + 1, dtype=torch.float64)
-    bins = torch.bucketize(confidence, edges[1:-1], right=False)  # bin i holds (edges[i], edges[i+1]]
+    bins = torch.bucketize(
+        confidence, edges[1:-1], right=False
+    )  # bin i holds (edges[i], edges[i+1]]
     counts = torch.bincount(bins, minlength=n_bins).double()
     sum_conf = torch.bincount(bins, weights=confidence, minlength=n_bins)
     sum_correct = torch.bincount(bins, weights=correct, minlength=n_bins)
@@ -58,7 +66,9 @@ def reliability(probs: torch.Tensor, labels: torch.Tensor, n_bins: int = 15) -> 
     return Reliability(edges.numpy(), mean_conf, acc, counts.numpy().astype(int))
 
 
-def expected_calibration_error(probs: torch.Tensor, labels: torch.Tensor, n_bins: int = 15) -> float:
+def expected_calibration_error(
+    probs: torch.Tensor, labels: torch.Tensor, n_bins: int = 15
+) -> float:
     """ECE with ``n_bins`` equal-width confidence bins (0 = perfectly calibrated)."""
     return reliability(probs, labels, n_bins).ece
 
@@ -74,8 +84,12 @@ def mean_confidence(probs: torch.Tensor) -> float:
     return float(torch.as_tensor(probs).detach().double().max(dim=1).values.mean())
 
 
-def plot_reliability(curves: Mapping[str, Reliability], ax: plt.Axes | None = None, title: str = "reliability diagram",
-                     min_count: int = 10) -> plt.Axes:
+def plot_reliability(
+    curves: Mapping[str, Reliability],
+    ax: plt.Axes | None = None,
+    title: str = "reliability diagram",
+    min_count: int = 10,
+) -> plt.Axes:
     """Accuracy vs mean confidence per bin for each model; the diagonal is perfect calibration.
 
     Bins with fewer than ``min_count`` predictions are left out of the plot (their accuracy is mostly
@@ -86,8 +100,16 @@ def plot_reliability(curves: Mapping[str, Reliability], ax: plt.Axes | None = No
     ax.plot([0, 1], [0, 1], ls="--", color="gray", lw=1, label="perfectly calibrated")
     for name, rel in curves.items():
         filled = rel.counts >= max(1, min_count)
-        ax.plot(rel.confidence[filled], rel.accuracy[filled], "o-", label=f"{name} (ECE {rel.ece:.3f})")
-    ax.set(xlabel=f"confidence (mean max probability in bin; bins with >= {min_count} predictions)", ylabel="accuracy in bin", xlim=(0, 1), ylim=(0, 1), title=title)
+        ax.plot(
+            rel.confidence[filled], rel.accuracy[filled], "o-", label=f"{name} (ECE {rel.ece:.3f})"
+        )
+    ax.set(
+        xlabel=f"confidence (mean max probability in bin; bins with >= {min_count} predictions)",
+        ylabel="accuracy in bin",
+        xlim=(0, 1),
+        ylim=(0, 1),
+        title=title,
+    )
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="upper left")
     return ax

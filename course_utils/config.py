@@ -1,4 +1,5 @@
 """Profiles (smoke / cpu / gpu / auto) and the one ``setup(...)`` call every notebook starts with."""
+
 from __future__ import annotations
 
 import os
@@ -10,6 +11,7 @@ from typing import Any, TypeVar
 import numpy as np
 import torch
 
+from .params import Spec
 from .validation import ParameterError, check_choice, check_number, check_type
 
 PROFILES = ("smoke", "cpu", "gpu")
@@ -39,6 +41,11 @@ class Config:
     def default(self, value: T | None, smoke: T, cpu: T, gpu: T) -> T:
         """``value`` if given, else the profile's default (``None`` means "profile default")."""
         return self.pick(smoke, cpu, gpu) if value is None else value
+
+    def seed_list(self, n: int) -> list[int]:
+        """``n`` paired seeds starting at ``seed``: seed, seed+1, ... (one per replicate)."""
+        check_number("seeds", n, low=1, integer=True)
+        return [self.seed + i for i in range(n)]
 
     @property
     def is_smoke(self) -> bool:
@@ -83,19 +90,36 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+COMMON_PARAMETERS = ("profile", "dataset", "seed", "results_path", "data_dir")
+
+
 def setup(
-    profile: str = "auto",
+    profile: str | dict[str, Any] = "auto",
     dataset: str = "fashion_mnist",
     seed: int = 0,
     results_path: str | os.PathLike | None = None,
     data_dir: str | os.PathLike | None = None,
     threads: int | None = None,
     quiet: bool = False,
+    **specs: Spec,
 ) -> Config:
-    """Validate the common notebook parameters, seed everything, pick device and threads.
+    """Validate the notebook's parameters, seed everything, pick device and threads.
 
-    Raises ``ParameterError`` naming the parameter before any work starts.
+    In a notebook, pass ``globals()`` first and declare each lesson parameter with a spec
+    (``epochs=cu.integer(1, 500, smoke=1, cpu=20, gpu=40)``): the common parameters
+    (profile, dataset, seed, results_path, data_dir) are read from the namespace, every value is
+    checked before any work starts (a ParameterError names the parameter, the value and what is
+    allowed), and ``None`` values are replaced in the namespace by the profile's default.
     """
+    namespace = profile if isinstance(profile, dict) else None
+    if namespace is not None:
+        profile = namespace.get("profile", "auto")
+        dataset = namespace.get("dataset", dataset)
+        seed = namespace.get("seed", seed)
+        results_path = namespace.get("results_path", results_path)
+        data_dir = namespace.get("data_dir", data_dir)
+    elif specs:
+        raise ParameterError("parameter specs need the notebook's namespace: setup(globals(), ...)")
     resolved = resolve_profile(profile)
     check_choice("dataset", dataset, DATASETS)
     check_number("seed", seed, low=0, integer=True)
@@ -105,7 +129,8 @@ def setup(
         results_path = Path(results_path)
         if results_path.suffix != ".json":
             raise ParameterError(
-                f"parameter 'results_path' got {str(results_path)!r}; allowed: a path ending in .json or None"
+                f"parameter 'results_path' got {str(results_path)!r}; "
+                "allowed: a path ending in .json or None"
             )
     if data_dir is not None:
         check_type("data_dir", data_dir, (str, os.PathLike), "an existing folder or None")
@@ -115,6 +140,13 @@ def setup(
                 f"parameter 'data_dir' got {str(data_dir)!r}; allowed: an existing folder or None "
                 "(create it and put the dataset files there, or leave it None to use the defaults)"
             )
+    values: dict[str, Any] = {}
+    for name, spec in specs.items():
+        if name not in namespace:
+            raise ParameterError(
+                f"parameter {name!r} is declared but not defined in the parameters cell"
+            )
+        values[name] = spec.resolve(name, namespace[name], resolved)
 
     if resolved == "gpu" and not torch.cuda.is_available():
         device = torch.device("cpu")
@@ -124,8 +156,12 @@ def setup(
     torch.set_num_threads(n_threads)
     seed_everything(seed)
     cfg = Config(resolved, dataset, seed, device, n_threads, results_path, data_dir)
+    if namespace is not None:
+        namespace.update(values)
     if not quiet:
         print(cfg.summary())
+        if values:
+            print(describe_parameters(**values))
         if resolved == "gpu" and device.type == "cpu":
             print("note: profile 'gpu' was asked for but CUDA is not available; running on the CPU")
     return cfg

@@ -5,6 +5,7 @@ the project's ``data/`` folder; the Debian package ``dataset-fashion-mnist``
 (``/usr/share/datasets/fashion-mnist``); then downloaded with torchvision into ``data/``.
 MNIST and CIFAR-10 use the same folders (without the Debian one).
 """
+
 from __future__ import annotations
 
 import gzip
@@ -33,13 +34,29 @@ IDX_FILES = {
 }
 CLASSES = {
     "fashion_mnist": [
-        "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-        "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+        "T-shirt/top",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Ankle boot",
     ],
     "mnist": [str(d) for d in range(10)],
     "cifar10": [
-        "airplane", "automobile", "bird", "cat", "deer",
-        "dog", "frog", "horse", "ship", "truck",
+        "airplane",
+        "automobile",
+        "bird",
+        "cat",
+        "deer",
+        "dog",
+        "frog",
+        "horse",
+        "ship",
+        "truck",
     ],
 }
 # Sub-folders (relative to a data root) where each dataset's files may sit.
@@ -86,7 +103,7 @@ class ImageDataset:
     def num_classes(self) -> int:
         return len(self.classes)
 
-    def loader(self, x: torch.Tensor, y: torch.Tensor, batch_size: int = 128, **kwargs) -> "Batches":
+    def loader(self, x: torch.Tensor, y: torch.Tensor, batch_size: int = 128, **kwargs) -> Batches:
         """A ``Batches`` iterator over ``(x, y)`` normalized with this dataset's mean/std."""
         return Batches(x, y, batch_size, mean=self.mean, std=self.std, **kwargs)
 
@@ -122,7 +139,9 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
         with opener(path, "rb") as f:
             raw = f.read()
     except (OSError, EOFError) as exc:
-        raise DataFileError(f"{path}: cannot be read ({exc}); the file is truncated or corrupt, delete it and fetch it again") from exc
+        raise DataFileError(
+            f"{path}: cannot be read ({exc}); the file is truncated or corrupt, delete it and fetch it again"
+        ) from exc
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
         raise DataFileError(f"{path}: not an IDX file (bad magic number)")
     if raw[2] != 0x08:
@@ -148,13 +167,17 @@ def read_cifar_batch(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
         with open(path, "rb") as f:
             batch = pickle.load(f, encoding="bytes")
     except Exception as exc:  # pickle raises many kinds on bad input
-        raise DataFileError(f"{path}: not a readable CIFAR-10 batch ({type(exc).__name__}: {exc})") from exc
+        raise DataFileError(
+            f"{path}: not a readable CIFAR-10 batch ({type(exc).__name__}: {exc})"
+        ) from exc
     if not isinstance(batch, dict) or b"data" not in batch or b"labels" not in batch:
         raise DataFileError(f"{path}: CIFAR-10 batch lacks the b'data' and b'labels' entries")
     data = np.asarray(batch[b"data"], dtype=np.uint8)
     labels = np.asarray(batch[b"labels"], dtype=np.int64)
     if data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or len(labels) != len(data):
-        raise DataFileError(f"{path}: CIFAR-10 batch has data of shape {data.shape} and {len(labels)} labels")
+        raise DataFileError(
+            f"{path}: CIFAR-10 batch has data of shape {data.shape} and {len(labels)} labels"
+        )
     return data.reshape(-1, 3, 32, 32), labels
 
 
@@ -177,7 +200,9 @@ def _idx_path(folder: Path, stem: str) -> Path | None:
     return None
 
 
-def find_files(name: str, data_dir: str | os.PathLike | None = None) -> tuple[Path, dict[str, Path]] | None:
+def find_files(
+    name: str, data_dir: str | os.PathLike | None = None
+) -> tuple[Path, dict[str, Path]] | None:
     """Return ``(folder, files)`` for the first complete local copy of dataset ``name``, or None."""
     check_choice("dataset", name, CLASSES)
     folders = [root / sub for root in candidate_roots(data_dir) for sub in LAYOUTS[name]]
@@ -215,13 +240,20 @@ def download(name: str, root: str | os.PathLike | None = None) -> Path:
 
 def unavailable_message(name: str, exc: BaseException | None = None) -> str:
     searched = ", ".join(str(r) for r in candidate_roots())
-    lines = [f"dataset {name!r} was not found locally (searched under {searched}) and could not be downloaded"]
+    lines = [
+        f"dataset {name!r} was not found locally (searched under {searched}) and could not be downloaded"
+    ]
     if exc is not None:
         lines[0] += f" ({type(exc).__name__}: {exc})"
     lines.append("Ways to get it:")
     if name == "fashion_mnist":
-        lines.append("  - Debian/Ubuntu: sudo apt-get install -y dataset-fashion-mnist  (files in /usr/share/datasets/fashion-mnist)")
-    lines.append(f"  - put the files in a folder and pass data_dir=... or set {DATA_ENV}=/that/folder")
+        lines.append(
+            "  - Debian/Ubuntu: sudo apt-get install -y dataset-fashion-mnist"
+            "  (files in /usr/share/datasets/fashion-mnist)"
+        )
+    lines.append(
+        f"  - put the files in a folder and pass data_dir=... or set {DATA_ENV}=/that/folder"
+    )
     lines.append(f"  - connect to the internet once; torchvision downloads it into {PROJECT_DATA}")
     return "\n".join(lines)
 
@@ -230,11 +262,18 @@ def unavailable_message(name: str, exc: BaseException | None = None) -> str:
 _CACHE: dict[tuple[str, str], ImageDataset] = {}
 
 
-def load_dataset(name: str = "fashion_mnist", data_dir: str | os.PathLike | None = None, *, allow_download: bool = True) -> ImageDataset:
+def load_dataset(
+    name: str = "fashion_mnist",
+    data_dir: str | os.PathLike | None = None,
+    *,
+    allow_download: bool = True,
+) -> ImageDataset:
     """Load a whole dataset into memory as uint8 tensors (cached per process)."""
     check_choice("dataset", name, CLASSES)
     if data_dir is not None and not Path(data_dir).is_dir():
-        raise ParameterError(f"parameter 'data_dir' got {str(data_dir)!r}; allowed: an existing folder or None")
+        raise ParameterError(
+            f"parameter 'data_dir' got {str(data_dir)!r}; allowed: an existing folder or None"
+        )
     located = find_files(name, data_dir)
     if located is None:
         if not allow_download:
@@ -282,7 +321,9 @@ def _read(name: str, folder: Path, files: dict[str, Path]) -> ImageDataset:
     )
 
 
-def torchvision_dataset(name: str, train: bool = True, transform=None, data_dir: str | os.PathLike | None = None):
+def torchvision_dataset(
+    name: str, train: bool = True, transform=None, data_dir: str | os.PathLike | None = None
+):
     """The same data as a plain torchvision dataset (per-image PIL transforms), for comparisons.
 
     torchvision's (Fashion-)MNIST reads un-gzipped files from ``<root>/<Class>/raw``;
@@ -297,7 +338,9 @@ def torchvision_dataset(name: str, train: bool = True, transform=None, data_dir:
     if name == "cifar10":
         return cls(str(folder.parent), train=train, transform=transform, download=False)
     raw = folder
-    if folder.as_posix().endswith(f"{TORCHVISION_CLASSES[name]}/raw") and all(p.suffix != ".gz" for p in files.values()):
+    if folder.as_posix().endswith(f"{TORCHVISION_CLASSES[name]}/raw") and all(
+        p.suffix != ".gz" for p in files.values()
+    ):
         root = folder.parent.parent
     else:
         root = PROJECT_DATA
@@ -308,7 +351,10 @@ def torchvision_dataset(name: str, train: bool = True, transform=None, data_dir:
             if target.is_file():
                 continue
             opener = gzip.open if path.suffix == ".gz" else open
-            with opener(path, "rb") as src, tempfile.NamedTemporaryFile(dir=raw, delete=False) as tmp:
+            with (
+                opener(path, "rb") as src,
+                tempfile.NamedTemporaryFile(dir=raw, delete=False) as tmp,
+            ):
                 shutil.copyfileobj(src, tmp)
             os.replace(tmp.name, target)
     return cls(str(root), train=train, transform=transform, download=False)
@@ -322,24 +368,40 @@ def stratified_subset(
     from sklearn.model_selection import train_test_split
 
     if isinstance(n, bool) or not isinstance(n, int) or not 0 < n <= len(y):
-        raise ParameterError(f"parameter {name!r} got {n!r}; allowed: an integer in [1, {len(y)}] (the dataset has {len(y)} examples)")
+        raise ParameterError(
+            f"parameter {name!r} got {n!r}; allowed: an integer in [1, {len(y)}] (the dataset has {len(y)} examples)"
+        )
     if n == len(y):
         return x, y
-    idx, _ = train_test_split(np.arange(len(y)), train_size=n, stratify=y.numpy(), random_state=seed)
+    idx, _ = train_test_split(
+        np.arange(len(y)), train_size=n, stratify=y.numpy(), random_state=seed
+    )
     idx = torch.from_numpy(np.sort(idx))
     return x[idx], y[idx]
 
 
 def train_val_split(
-    x: torch.Tensor, y: torch.Tensor, val_fraction: float = 0.2, seed: int = 0, stratify: bool = True
+    x: torch.Tensor,
+    y: torch.Tensor,
+    val_fraction: float = 0.2,
+    seed: int = 0,
+    stratify: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Split into ``(train_x, train_y, val_x, val_y)``; stratified keeps class shares equal in both."""
     from sklearn.model_selection import train_test_split
 
-    if isinstance(val_fraction, bool) or not isinstance(val_fraction, (int, float)) or not 0 < val_fraction < 1:
-        raise ParameterError(f"parameter 'val_fraction' got {val_fraction!r}; allowed: a number in (0, 1), e.g. 0.2 for 8:2")
+    if (
+        isinstance(val_fraction, bool)
+        or not isinstance(val_fraction, (int, float))
+        or not 0 < val_fraction < 1
+    ):
+        raise ParameterError(
+            f"parameter 'val_fraction' got {val_fraction!r}; allowed: a number in (0, 1), e.g. 0.2 for 8:2"
+        )
     tr, va = train_test_split(
-        np.arange(len(y)), test_size=val_fraction, random_state=seed,
+        np.arange(len(y)),
+        test_size=val_fraction,
+        random_state=seed,
         stratify=y.numpy() if stratify else None,
     )
     tr, va = torch.from_numpy(np.sort(tr)), torch.from_numpy(np.sort(va))
@@ -355,8 +417,14 @@ class Augment:
     flip: bool = False
 
     def __post_init__(self) -> None:
-        if isinstance(self.crop_padding, bool) or not isinstance(self.crop_padding, int) or self.crop_padding < 0:
-            raise ParameterError(f"parameter 'crop_padding' got {self.crop_padding!r}; allowed: an integer >= 0")
+        if (
+            isinstance(self.crop_padding, bool)
+            or not isinstance(self.crop_padding, int)
+            or self.crop_padding < 0
+        ):
+            raise ParameterError(
+                f"parameter 'crop_padding' got {self.crop_padding!r}; allowed: an integer >= 0"
+            )
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         b, c, h, w = x.shape
@@ -367,7 +435,12 @@ class Augment:
             dx = torch.randint(0, 2 * p + 1, (b,), generator=generator)
             rows = (dy[:, None] + torch.arange(h))[:, None, :, None]
             cols = (dx[:, None] + torch.arange(w))[:, None, None, :]
-            x = padded[torch.arange(b)[:, None, None, None], torch.arange(c)[None, :, None, None], rows, cols]
+            x = padded[
+                torch.arange(b)[:, None, None, None],
+                torch.arange(c)[None, :, None, None],
+                rows,
+                cols,
+            ]
         if self.flip:
             mask = torch.rand(b, generator=generator) < 0.5
             x = torch.where(mask[:, None, None, None], x.flip(-1), x)
@@ -399,12 +472,19 @@ class Batches:
         drop_last: bool = False,
     ) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ParameterError(f"parameter 'batch_size' got {batch_size!r}; allowed: an integer >= 1")
+            raise ParameterError(
+                f"parameter 'batch_size' got {batch_size!r}; allowed: an integer >= 1"
+            )
         if len(x) != len(y):
             raise ParameterError(f"images ({len(x)}) and labels ({len(y)}) differ in length")
         self.x, self.y = x, y
         self.batch_size, self.shuffle, self.augment = batch_size, shuffle, augment
-        self.mean, self.std, self.device, self.drop_last = mean, std, torch.device(device), drop_last
+        self.mean, self.std, self.device, self.drop_last = (
+            mean,
+            std,
+            torch.device(device),
+            drop_last,
+        )
         self.generator = torch.Generator().manual_seed(seed)
 
     def __len__(self) -> int:

@@ -1,36 +1,84 @@
-"""Self-check helpers for exercises: say right or wrong, and why."""
+"""Self-check helpers for exercises: say right or wrong, and why, in one line (never a traceback).
+
+Convention for the notebooks: the exercise cell defines the learner's function (returning None
+until answered) and calls a check; the solution cell, tagged ``solution`` and hidden, starts with a
+neutral comment line, defines ``solution_<name>`` (so running it never overwrites the learner's
+answer) and calls the same check on it. With ``$COURSE_STRICT_EXERCISES=1`` (set by the test
+suite) a wrong, non-empty answer raises ``AssertionError``, so a wrong solution fails CI; an
+unanswered exercise (None) never raises.
+"""
+
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
 
+STRICT_ENV = "COURSE_STRICT_EXERCISES"
 
-def _report(ok: bool, name: str, why: str) -> bool:
+
+def _strict() -> bool:
+    return os.environ.get(STRICT_ENV, "0") not in ("", "0")
+
+
+def _report(ok: bool, name: str, why: str, *, answered: bool = True) -> bool:
     print(f"{'✅ correct' if ok else '❌ not yet'}: {name}" + ("" if ok else f" — {why}"))
+    if not ok and answered and _strict():
+        raise AssertionError(f"exercise check failed in strict mode: {name}: {why}")
     return ok
 
 
-def check_close(name: str, answer: Any, expected: Any, *, rtol: float = 1e-6, atol: float = 1e-8, hint: str = "") -> bool:
+def _hint(hint: str) -> str:
+    return f"; hint: {hint}" if hint else ""
+
+
+def _as_array(value: Any) -> np.ndarray | None:
+    """A float array, or None when the value cannot be read as numbers."""
+    if hasattr(value, "detach"):
+        value = value.detach().cpu()
+    try:
+        return np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        return None
+
+
+def check_close(
+    name: str, answer: Any, expected: Any, *, rtol: float = 1e-6, atol: float = 1e-8, hint: str = ""
+) -> bool:
     """True when ``answer`` matches ``expected`` elementwise within tolerance; prints the verdict."""
     if answer is None:
-        return _report(False, name, "no answer yet (the function returned None)" + (f"; hint: {hint}" if hint else ""))
-    a = np.asarray(answer.detach().cpu() if hasattr(answer, "detach") else answer, dtype=float)
-    e = np.asarray(expected.detach().cpu() if hasattr(expected, "detach") else expected, dtype=float)
+        return _report(
+            False, name, "no answer yet (the function returned None)" + _hint(hint), answered=False
+        )
+    a, e = _as_array(answer), _as_array(expected)
+    if a is None:
+        kind = type(answer).__name__
+        return _report(
+            False, name, f"expected numbers, got a {kind} ({answer!r:.40})" + _hint(hint)
+        )
     if a.shape != e.shape:
-        return _report(False, name, f"shape {a.shape} but expected {e.shape}")
+        return _report(False, name, f"shape {a.shape} but expected {e.shape}" + _hint(hint))
     if np.allclose(a, e, rtol=rtol, atol=atol):
         return _report(True, name, "")
     worst = float(np.max(np.abs(a - e)))
-    return _report(False, name, f"largest difference {worst:.3g} (tolerance rtol={rtol}, atol={atol})" + (f"; hint: {hint}" if hint else ""))
+    why = f"largest difference {worst:.3g} (tolerance rtol={rtol}, atol={atol})" + _hint(hint)
+    return _report(False, name, why)
 
 
 def check_equal(name: str, answer: Any, expected: Any, *, hint: str = "") -> bool:
     """True when ``answer == expected``; prints the verdict."""
-    ok = answer == expected
-    return _report(bool(ok), name, f"got {answer!r}, expected {expected!r}" + (f"; hint: {hint}" if hint else ""))
+    if answer is None:
+        return _report(False, name, "no answer yet (None)" + _hint(hint), answered=False)
+    try:
+        ok = bool(answer == expected)
+    except (TypeError, ValueError):  # e.g. comparing arrays of different shapes
+        ok = False
+    return _report(ok, name, f"got {answer!r}, expected {expected!r}" + _hint(hint))
 
 
-def check_true(name: str, condition: bool, why: str) -> bool:
-    """Report a custom condition; ``why`` explains what is wrong when it fails."""
+def check_true(name: str, condition: bool | None, why: str) -> bool:
+    """Report a custom condition; ``why`` explains what is wrong when it fails (None = unanswered)."""
+    if condition is None:
+        return _report(False, name, "no answer yet (None)", answered=False)
     return _report(bool(condition), name, why)

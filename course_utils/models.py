@@ -1,4 +1,5 @@
 """The course's models, all sized from the dataset's image shape and class count."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -14,7 +15,13 @@ MODELS = ("mlp", "small_cnn", "resnet18", "resnet34")
 class MLP(nn.Module):
     """Flatten -> [Linear -> ReLU -> Dropout] * len(hidden) -> Linear (no dropout on the output)."""
 
-    def __init__(self, in_shape: Sequence[int], num_classes: int, hidden: Sequence[int] = (256, 128), dropout: float = 0.0) -> None:
+    def __init__(
+        self,
+        in_shape: Sequence[int],
+        num_classes: int,
+        hidden: Sequence[int] = (256, 128),
+        dropout: float = 0.0,
+    ) -> None:
         super().__init__()
         check_fraction("dropout", dropout, high_open=True)
         layers: list[nn.Module] = [nn.Flatten()]
@@ -40,8 +47,13 @@ class SmallCNN(nn.Module):
     """
 
     def __init__(
-        self, in_shape: Sequence[int], num_classes: int, *, batch_norm: bool = True,
-        dropout: float = 0.5, channels: tuple[int, int] = (6, 16),
+        self,
+        in_shape: Sequence[int],
+        num_classes: int,
+        *,
+        batch_norm: bool = True,
+        dropout: float = 0.5,
+        channels: tuple[int, int] = (6, 16),
     ) -> None:
         super().__init__()
         check_fraction("dropout", dropout, high_open=True)
@@ -49,15 +61,21 @@ class SmallCNN(nn.Module):
         c1, c2 = channels
 
         def block(cin: int, cout: int) -> list[nn.Module]:
-            return [nn.Conv2d(cin, cout, 5, bias=not batch_norm)] + ([nn.BatchNorm2d(cout)] if batch_norm else []) + [nn.ReLU(), nn.MaxPool2d(2)]
+            return (
+                [nn.Conv2d(cin, cout, 5, bias=not batch_norm)]
+                + ([nn.BatchNorm2d(cout)] if batch_norm else [])
+                + [nn.ReLU(), nn.MaxPool2d(2)]
+            )
 
         self.features = nn.Sequential(*block(c, c1), *block(c1, c2))
         fh, fw = ((h - 4) // 2 - 4) // 2, ((w - 4) // 2 - 4) // 2
         self.classifier = nn.Sequential(
             nn.Flatten(),
-            nn.Linear(c2 * fh * fw, 120), nn.ReLU(),
+            nn.Linear(c2 * fh * fw, 120),
+            nn.ReLU(),
             nn.Dropout(dropout) if dropout else nn.Identity(),
-            nn.Linear(120, 64), nn.ReLU(),
+            nn.Linear(120, 64),
+            nn.ReLU(),
             nn.Linear(64, num_classes),
         )
 
@@ -76,7 +94,9 @@ class BasicBlock(nn.Module):
         self.bn2 = nn.BatchNorm2d(cout)
         self.shortcut = nn.Identity()
         if stride != 1 or cin != cout:
-            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+            self.shortcut = nn.Sequential(
+                nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout)
+            )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = torch.relu(self.bn1(self.conv1(x)))
@@ -87,9 +107,17 @@ class BasicBlock(nn.Module):
 class ResNet(nn.Module):
     """CIFAR-style ResNet: 3x3 stem, four stages (stride 2 from stage 2), global average pool, FC."""
 
-    def __init__(self, in_shape: Sequence[int], num_classes: int, blocks: Sequence[int] = (2, 2, 2, 2), width: int = 64) -> None:
+    def __init__(
+        self,
+        in_shape: Sequence[int],
+        num_classes: int,
+        blocks: Sequence[int] = (2, 2, 2, 2),
+        width: int = 64,
+    ) -> None:
         super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(in_shape[0], width, 3, 1, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU())
+        self.stem = nn.Sequential(
+            nn.Conv2d(in_shape[0], width, 3, 1, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU()
+        )
         stages, cin = [], width
         for i, n in enumerate(blocks):
             cout = width * 2**i
@@ -97,7 +125,9 @@ class ResNet(nn.Module):
                 stages.append(BasicBlock(cin, cout, stride=2 if (i > 0 and j == 0) else 1))
                 cin = cout
         self.stages = nn.Sequential(*stages)
-        self.head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(cin, num_classes))
+        self.head = nn.Sequential(
+            nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(cin, num_classes)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.stages(self.stem(x)))

@@ -3,6 +3,7 @@
 Edit the ``.py``; ``build`` turns it into the ``.ipynb`` and executes it in place under a profile
 (the committed notebooks carry the outputs of a real ``cpu``-profile run).
 """
+
 from __future__ import annotations
 
 import os
@@ -12,7 +13,11 @@ from pathlib import Path
 import jupytext
 import nbformat
 
-KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
+KERNELSPEC = {
+    "name": "nn-training-course",
+    "display_name": "NN training course (.venv)",
+    "language": "python",
+}
 VOLATILE_CELL_METADATA = ("papermill", "execution")
 
 
@@ -34,7 +39,9 @@ def in_sync(py_path: Path) -> bool:
     return cell_sources(jupytext.read(py_path)) == cell_sources(nbformat.read(ipynb, as_version=4))
 
 
-def build(py_path: Path, profile: str = "cpu", execute: bool = True, kernel: str = "python3") -> float:
+def build(
+    py_path: Path, profile: str = "cpu", execute: bool = True, kernel: str = "python3"
+) -> float:
     """Write ``NN.ipynb`` from ``NN.py`` and (by default) execute it in place; returns seconds taken."""
     import papermill as pm
 
@@ -47,10 +54,17 @@ def build(py_path: Path, profile: str = "cpu", execute: bool = True, kernel: str
     start = time.perf_counter()
     try:
         if execute:
-            old = {k: os.environ.get(k) for k in ("COURSE_PROFILE", "COURSE_PROGRESS")}
-            os.environ.update(COURSE_PROFILE=profile, COURSE_PROGRESS="0")
+            names = ("COURSE_PROFILE", "COURSE_PROGRESS", "COURSE_BATCH")
+            old = {k: os.environ.get(k) for k in names}
+            os.environ.update(COURSE_PROFILE=profile, COURSE_PROGRESS="0", COURSE_BATCH="1")
             try:
-                pm.execute_notebook(str(tmp), str(tmp), cwd=str(py_path.parent), kernel_name=kernel, progress_bar=False)
+                pm.execute_notebook(
+                    str(tmp),
+                    str(tmp),
+                    cwd=str(py_path.parent),
+                    kernel_name=kernel,
+                    progress_bar=False,
+                )
             finally:
                 for key, value in old.items():
                     if value is None:
@@ -61,6 +75,8 @@ def build(py_path: Path, profile: str = "cpu", execute: bool = True, kernel: str
             for cell in executed.cells:
                 for key in VOLATILE_CELL_METADATA:
                     cell.metadata.pop(key, None)
+                if "solution" in cell.metadata.get("tags", []):
+                    cell.outputs = []  # never store the answer
             executed.metadata.get("papermill", {}).pop("input_path", None)
             executed.metadata.get("papermill", {}).pop("output_path", None)
             nbformat.write(executed, tmp)

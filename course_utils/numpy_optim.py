@@ -19,6 +19,7 @@ under which a class follows torch step for step):
   outside ``sqrt(v)``; that equals torch's formula with a step-dependent
   ``eps_t = eps / sqrt(1 - beta2**t)``, so it differs early in training and where ``v`` is small.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
@@ -34,7 +35,15 @@ Params = dict[str, np.ndarray]
 
 OPTIMIZER_NAMES = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "notes_adam")
 # The learning rate each optimizer is usually run with (the notes' / torch's defaults).
-USUAL_LR = {"sgd": 0.01, "momentum": 0.01, "nesterov": 0.01, "adagrad": 0.01, "rmsprop": 0.01, "adam": 0.001, "notes_adam": 0.001}
+USUAL_LR = {
+    "sgd": 0.01,
+    "momentum": 0.01,
+    "nesterov": 0.01,
+    "adagrad": 0.01,
+    "rmsprop": 0.01,
+    "adam": 0.001,
+    "notes_adam": 0.001,
+}
 
 
 def check_lr(lr: Any) -> float:
@@ -67,7 +76,9 @@ class Optimizer:
     def update(self, params: Params, grads: Params) -> None:
         """Update every array of ``params`` in place from ``grads`` (same keys and shapes)."""
         if params.keys() != grads.keys():
-            raise KeyError(f"params and grads have different keys: {sorted(params)} vs {sorted(grads)}")
+            raise KeyError(
+                f"params and grads have different keys: {sorted(params)} vs {sorted(grads)}"
+            )
         self.t += 1
         self._update(params, grads)
 
@@ -75,7 +86,9 @@ class Optimizer:
         raise NotImplementedError
 
     def __repr__(self) -> str:
-        fields = ", ".join(f"{k}={v}" for k, v in vars(self).items() if isinstance(v, (int, float)) and k != "t")
+        fields = ", ".join(
+            f"{k}={v}" for k, v in vars(self).items() if isinstance(v, (int, float)) and k != "t"
+        )
         return f"{type(self).__name__}({fields})"
 
 
@@ -170,7 +183,9 @@ class Adam(Optimizer):
     ``p -= lr * (m/(1-b1**t)) / (sqrt(v/(1-b2**t)) + eps)``.
     """
 
-    def __init__(self, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> None:
+    def __init__(
+        self, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8
+    ) -> None:
         super().__init__(lr)
         self.beta1 = check_momentum("beta1", beta1)
         self.beta2 = check_momentum("beta2", beta2)
@@ -199,7 +214,9 @@ class NotesAdam(Adam):
     so steps differ while ``sqrt(v_hat)`` is not much larger than ``eps_t``.
     """
 
-    def __init__(self, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-7) -> None:
+    def __init__(
+        self, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-7
+    ) -> None:
         super().__init__(lr, beta1, beta2, eps)
 
     def _update(self, params: Params, grads: Params) -> None:
@@ -213,8 +230,13 @@ class NotesAdam(Adam):
 
 
 CLASSES: dict[str, type[Optimizer]] = {
-    "sgd": SGD, "momentum": Momentum, "nesterov": Nesterov, "adagrad": AdaGrad,
-    "rmsprop": RMSprop, "adam": Adam, "notes_adam": NotesAdam,
+    "sgd": SGD,
+    "momentum": Momentum,
+    "nesterov": Nesterov,
+    "adagrad": AdaGrad,
+    "rmsprop": RMSprop,
+    "adam": Adam,
+    "notes_adam": NotesAdam,
 }
 
 
@@ -250,15 +272,33 @@ def parse_optimizers(spec: str) -> list[str]:
 # For each optimizer: numpy keyword arguments and the torch.optim call that follow each other exactly.
 TORCH_TWINS: dict[str, tuple[dict[str, Any], Callable[..., torch.optim.Optimizer], str]] = {
     "sgd": ({}, lambda p, lr: torch.optim.SGD(p, lr=lr), "SGD(lr)"),
-    "momentum": ({"momentum": 0.9}, lambda p, lr: torch.optim.SGD(p, lr=lr, momentum=0.9), "SGD(lr, momentum=0.9)"),
-    "nesterov": ({"momentum": 0.9}, lambda p, lr: torch.optim.SGD(p, lr=lr, momentum=0.9, nesterov=True), "SGD(lr, momentum=0.9, nesterov=True)"),
-    "adagrad": ({"eps": 1e-10}, lambda p, lr: torch.optim.Adagrad(p, lr=lr), "Adagrad(lr)  [numpy eps=1e-10]"),
-    "rmsprop": ({"decay": 0.99, "eps": 1e-8}, lambda p, lr: torch.optim.RMSprop(p, lr=lr), "RMSprop(lr)  [numpy decay=0.99, eps=1e-8]"),
+    "momentum": (
+        {"momentum": 0.9},
+        lambda p, lr: torch.optim.SGD(p, lr=lr, momentum=0.9),
+        "SGD(lr, momentum=0.9)",
+    ),
+    "nesterov": (
+        {"momentum": 0.9},
+        lambda p, lr: torch.optim.SGD(p, lr=lr, momentum=0.9, nesterov=True),
+        "SGD(lr, momentum=0.9, nesterov=True)",
+    ),
+    "adagrad": (
+        {"eps": 1e-10},
+        lambda p, lr: torch.optim.Adagrad(p, lr=lr),
+        "Adagrad(lr)  [numpy eps=1e-10]",
+    ),
+    "rmsprop": (
+        {"decay": 0.99, "eps": 1e-8},
+        lambda p, lr: torch.optim.RMSprop(p, lr=lr),
+        "RMSprop(lr)  [numpy decay=0.99, eps=1e-8]",
+    ),
     "adam": ({}, lambda p, lr: torch.optim.Adam(p, lr=lr), "Adam(lr)"),
 }
 
 
-def torch_twin(name: str, params: Iterable[torch.Tensor], lr: float | None = None) -> tuple[Optimizer, torch.optim.Optimizer]:
+def torch_twin(
+    name: str, params: Iterable[torch.Tensor], lr: float | None = None
+) -> tuple[Optimizer, torch.optim.Optimizer]:
     """``(numpy optimizer, torch optimizer)`` configured to take identical steps."""
     check_choice("optimizer", name, tuple(TORCH_TWINS))
     lr = USUAL_LR[name] if lr is None else check_lr(lr)
@@ -266,7 +306,9 @@ def torch_twin(name: str, params: Iterable[torch.Tensor], lr: float | None = Non
     return make_optimizer(name, lr, **kwargs), factory(list(params), lr)
 
 
-def softmax_regression_loss_grads(params: Params, x: np.ndarray, y: np.ndarray) -> tuple[float, Params]:
+def softmax_regression_loss_grads(
+    params: Params, x: np.ndarray, y: np.ndarray
+) -> tuple[float, Params]:
     """Mean cross-entropy of ``softmax(x @ W + b)`` and its gradients, computed by hand in numpy."""
     logits = x @ params["W"] + params["b"]
     logits = logits - logits.max(axis=1, keepdims=True)
@@ -279,7 +321,14 @@ def softmax_regression_loss_grads(params: Params, x: np.ndarray, y: np.ndarray) 
     return loss, {"W": x.T @ d, "b": d.sum(axis=0)}
 
 
-def follow_torch(name: str, x: np.ndarray, y: np.ndarray, steps: int = 200, lr: float | None = None, seed: int = 0) -> float:
+def follow_torch(
+    name: str,
+    x: np.ndarray,
+    y: np.ndarray,
+    steps: int = 200,
+    lr: float | None = None,
+    seed: int = 0,
+) -> float:
     """Train softmax regression on ``(x, y)`` with the numpy optimizer and its torch twin side by side.
 
     Both start from the same float64 weights; numpy uses its own hand-written gradients, torch its
@@ -304,7 +353,10 @@ def follow_torch(name: str, x: np.ndarray, y: np.ndarray, steps: int = 200, lr: 
                 torch_opt.zero_grad()
                 torch.nn.functional.cross_entropy(xt @ theirs["W"] + theirs["b"], yt).backward()
                 torch_opt.step()
-                worst = max(worst, max_relative_error(mine, {k: t.detach().numpy() for k, t in theirs.items()}))
+                worst = max(
+                    worst,
+                    max_relative_error(mine, {k: t.detach().numpy() for k, t in theirs.items()}),
+                )
     finally:
         torch.set_num_threads(threads)
     return worst
@@ -324,7 +376,9 @@ class TorchAdapter:
     memory with the tensors (CPU only), so the numpy updates change the model in place.
     """
 
-    def __init__(self, optimizer: Optimizer, named_parameters: Iterable[tuple[str, torch.Tensor]]) -> None:
+    def __init__(
+        self, optimizer: Optimizer, named_parameters: Iterable[tuple[str, torch.Tensor]]
+    ) -> None:
         self.optimizer = optimizer
         self.named = [(n, p) for n, p in named_parameters if p.requires_grad]
         if any(p.device.type != "cpu" for _, p in self.named):

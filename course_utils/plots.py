@@ -1,4 +1,5 @@
 """Small plotting helpers shared by the notebooks (matplotlib only)."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -10,7 +11,13 @@ import torch
 from .train import History
 
 
-def plot_history(history: History, *, title: str = "", mark_best: bool = True, axes: Sequence[plt.Axes] | None = None) -> plt.Figure:
+def plot_history(
+    history: History,
+    *,
+    title: str = "",
+    mark_best: bool = True,
+    axes: Sequence[plt.Axes] | None = None,
+) -> plt.Figure:
     """Training vs validation loss and accuracy per epoch; marks the epoch of lowest validation loss."""
     if axes is None:
         fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
@@ -27,7 +34,13 @@ def plot_history(history: History, *, title: str = "", mark_best: bool = True, a
     if has_val and mark_best:
         best = history.best("val_loss")
         for ax in axes:
-            ax.axvline(best["epoch"], color="gray", ls="--", lw=1, label=f"lowest val loss (epoch {best['epoch']})")
+            ax.axvline(
+                best["epoch"],
+                color="gray",
+                ls="--",
+                lw=1,
+                label=f"lowest val loss (epoch {best['epoch']})",
+            )
     axes[0].legend()
     if title:
         fig.suptitle(title)
@@ -35,8 +48,18 @@ def plot_history(history: History, *, title: str = "", mark_best: bool = True, a
     return fig
 
 
-def plot_curves(curves: Mapping[str, Sequence[float]], *, x: Sequence[float] | None = None, xlabel: str = "", ylabel: str = "",
-                title: str = "", logx: bool = False, logy: bool = False, ax: plt.Axes | None = None, marker: str = "") -> plt.Axes:
+def plot_curves(
+    curves: Mapping[str, Sequence[float]],
+    *,
+    x: Sequence[float] | None = None,
+    xlabel: str = "",
+    ylabel: str = "",
+    title: str = "",
+    logx: bool = False,
+    logy: bool = False,
+    ax: plt.Axes | None = None,
+    marker: str = "",
+) -> plt.Axes:
     """One line per entry of ``curves`` on a shared axis."""
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.5))
@@ -53,8 +76,14 @@ def plot_curves(curves: Mapping[str, Sequence[float]], *, x: Sequence[float] | N
     return ax
 
 
-def show_images(x: torch.Tensor, labels: Sequence[int] | torch.Tensor | None = None, classes: Sequence[str] | None = None,
-                n: int = 16, cols: int = 8, title: str = "") -> plt.Figure:
+def show_images(
+    x: torch.Tensor,
+    labels: Sequence[int] | torch.Tensor | None = None,
+    classes: Sequence[str] | None = None,
+    n: int = 16,
+    cols: int = 8,
+    title: str = "",
+) -> plt.Figure:
     """A grid of the first ``n`` uint8 (or [0, 1] float) images with optional class names."""
     n = min(n, len(x))
     rows = -(-n // cols)

@@ -4,6 +4,7 @@ Measuring overfitting (the train/validation gap, the size of the weights, how a 
 curve wiggles, how optimistic a test-set-picked result is), checking hyperparameters before
 training, and checking what an augmentation produced.
 """
+
 from __future__ import annotations
 
 import time
@@ -22,14 +23,20 @@ OPTIMIZERS = ("adam", "adamw")
 def check_subset_size(name: str, value: object, available: int, minimum: int = 1) -> int:
     """Refuse a subset size that is not an integer in ``[minimum, available]``."""
     return check_number(
-        name, value, low=minimum, high=available, integer=True,
+        name,
+        value,
+        low=minimum,
+        high=available,
+        integer=True,
         hint=f"the data it is drawn from has {available} examples",
     )
 
 
 def check_weight_decay(name: str, value: object) -> float:
     """Refuse a negative (or non-finite) weight decay: it would push weights away from zero."""
-    return check_number(name, value, low=0, hint="weight decay is a penalty strength; 0 switches it off")
+    return check_number(
+        name, value, low=0, hint="weight decay is a penalty strength; 0 switches it off"
+    )
 
 
 def check_training(width: object, epochs: object, lr: object, batch_size: object) -> None:
@@ -40,7 +47,9 @@ def check_training(width: object, epochs: object, lr: object, batch_size: object
     check_number("batch_size", batch_size, low=1, integer=True)
 
 
-def make_optimizer(kind: str, params: Iterable[nn.Parameter], lr: float, weight_decay: float) -> torch.optim.Optimizer:
+def make_optimizer(
+    kind: str, params: Iterable[nn.Parameter], lr: float, weight_decay: float
+) -> torch.optim.Optimizer:
     """``adam``: L2 added to the gradient (``Adam(weight_decay=...)``); ``adamw``: decoupled decay."""
     check_choice("optimizer", kind, OPTIMIZERS)
     check_number("lr", lr, low=0, low_open=True)
@@ -56,7 +65,7 @@ def weight_norm(model: nn.Module, include_bias: bool = False) -> float:
     for p in model.parameters():
         if p.ndim > 1 or include_bias:
             total += float(p.detach().double().pow(2).sum())
-    return total ** 0.5
+    return total**0.5
 
 
 def generalization_gap(model: nn.Module, train: Iterable, val: Iterable) -> dict[str, float]:
@@ -66,8 +75,12 @@ def generalization_gap(model: nn.Module, train: Iterable, val: Iterable) -> dict
     """
     tr, va = evaluate(model, train), evaluate(model, val)
     return {
-        "train_loss": tr["loss"], "train_acc": tr["acc"], "val_loss": va["loss"], "val_acc": va["acc"],
-        "gap_loss": va["loss"] - tr["loss"], "gap_acc": tr["acc"] - va["acc"],
+        "train_loss": tr["loss"],
+        "train_acc": tr["acc"],
+        "val_loss": va["loss"],
+        "val_acc": va["acc"],
+        "gap_loss": va["loss"] - tr["loss"],
+        "gap_acc": tr["acc"] - va["acc"],
     }
 
 
@@ -78,7 +91,7 @@ def false_alarms(values: Sequence[float]) -> list[int]:
     """
     alarms = []
     for t in range(1, len(values) - 1):
-        if values[t] > values[t - 1] and min(values[t + 1:]) < values[t - 1]:
+        if values[t] > values[t - 1] and min(values[t + 1 :]) < values[t - 1]:
             alarms.append(t + 1)
     return alarms
 
@@ -95,7 +108,9 @@ def selection_optimism(
     and the share of repeats in which it was positive.
     """
     if correct.ndim != 2:
-        raise ParameterError(f"correct must be a (candidates, examples) matrix, got shape {tuple(correct.shape)}")
+        raise ParameterError(
+            f"correct must be a (candidates, examples) matrix, got shape {tuple(correct.shape)}"
+        )
     n = correct.shape[1]
     check_subset_size("selection_size", selection_size, n - 1)
     gen = torch.Generator().manual_seed(seed)
@@ -108,7 +123,11 @@ def selection_optimism(
         best = int(sel_acc.argmax())
         gaps.append(float(sel_acc[best] - c[best, fresh].mean()))
     g = torch.tensor(gaps)
-    return {"mean": float(g.mean()), "std": float(g.std()), "share_positive": float((g > 0).float().mean())}
+    return {
+        "mean": float(g.mean()),
+        "std": float(g.std()),
+        "share_positive": float((g > 0).float().mean()),
+    }
 
 
 # ---------------------------------------------------------------- checking augmentations
@@ -122,7 +141,12 @@ def crop_shifts(out: torch.Tensor, x: torch.Tensor, padding: int) -> list[tuple[
     h, w = x.shape[-2:]
     shifts: list[tuple[int, int] | None] = []
     for o, src in zip(out, padded):
-        found = [(dy, dx) for dy in range(2 * p + 1) for dx in range(2 * p + 1) if torch.equal(o, src[..., dy:dy + h, dx:dx + w])]
+        found = [
+            (dy, dx)
+            for dy in range(2 * p + 1)
+            for dx in range(2 * p + 1)
+            if torch.equal(o, src[..., dy : dy + h, dx : dx + w])
+        ]
         shifts.append(found[0] if found else None)
     return shifts
 
@@ -134,7 +158,9 @@ def is_shifted_crop(out: torch.Tensor, x: torch.Tensor, padding: int) -> bool:
 
 def is_flip_or_same(out: torch.Tensor, x: torch.Tensor) -> bool:
     """True when every image of ``out`` is its original or its left-right mirror image."""
-    return out.shape == x.shape and all(torch.equal(o, s) or torch.equal(o, s.flip(-1)) for o, s in zip(out, x))
+    return out.shape == x.shape and all(
+        torch.equal(o, s) or torch.equal(o, s.flip(-1)) for o, s in zip(out, x)
+    )
 
 
 def images_per_second(fn: Callable[[], int], repeats: int = 3) -> float:

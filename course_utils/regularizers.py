@@ -10,6 +10,7 @@
   on every other class. PyTorch's ``label_smoothing=a`` puts ``1 - a + a/K`` on the true class and
   ``a/K`` elsewhere; the two agree when ``a = alpha*K/(K-1)`` (``smoothing_to_torch``).
 """
+
 from __future__ import annotations
 
 import math
@@ -24,7 +25,9 @@ from .validation import ParameterError, check_fraction, check_number
 def _generator(generator: torch.Generator | None, seed: int) -> torch.Generator:
     if generator is not None:
         if not isinstance(generator, torch.Generator):
-            raise ParameterError(f"parameter 'generator' got {generator!r}; allowed: a torch.Generator or None")
+            raise ParameterError(
+                f"parameter 'generator' got {generator!r}; allowed: a torch.Generator or None"
+            )
         return generator
     check_number("seed", seed, low=0, integer=True)
     return torch.Generator().manual_seed(seed)
@@ -49,7 +52,9 @@ def noisy_label_entropy(alpha: float, num_classes: int) -> float:
     labels: the best prediction is the label distribution itself, and its cross-entropy is its entropy.
     """
     keep, other = disturb_label_probs(alpha, num_classes)
-    return -sum(count * p * math.log(p) for p, count in ((keep, 1), (other, num_classes - 1)) if p > 0)
+    return -sum(
+        count * p * math.log(p) for p, count in ((keep, 1), (other, num_classes - 1)) if p > 0
+    )
 
 
 def alpha_for_entropy(entropy: float, num_classes: int) -> float:
@@ -74,7 +79,14 @@ class DisturbLabel:
     moved to the labels' device, so CPU and GPU runs disturb the same labels.
     """
 
-    def __init__(self, alpha: float, num_classes: int, *, generator: torch.Generator | None = None, seed: int = 0) -> None:
+    def __init__(
+        self,
+        alpha: float,
+        num_classes: int,
+        *,
+        generator: torch.Generator | None = None,
+        seed: int = 0,
+    ) -> None:
         check_fraction("alpha", alpha)
         self.alpha, self.num_classes = float(alpha), _check_classes(num_classes)
         self.generator = _generator(generator, seed)
@@ -86,11 +98,16 @@ class DisturbLabel:
 
     def __call__(self, labels: torch.Tensor) -> torch.Tensor:
         if labels.dtype not in (torch.int64, torch.int32, torch.int16, torch.uint8):
-            raise ParameterError(f"DisturbLabel needs integer class labels, got a tensor of dtype {labels.dtype}")
+            raise ParameterError(
+                f"DisturbLabel needs integer class labels, got a tensor of dtype {labels.dtype}"
+            )
         n = labels.shape[0]
         redraw = torch.rand(n, generator=self.generator) < self.alpha
         random_class = torch.randint(0, self.num_classes, (n,), generator=self.generator)
-        redraw, random_class = redraw.to(labels.device), random_class.to(labels.device, labels.dtype)
+        redraw, random_class = (
+            redraw.to(labels.device),
+            random_class.to(labels.device, labels.dtype),
+        )
         return torch.where(redraw, random_class, labels)
 
     def __repr__(self) -> str:
@@ -104,14 +121,23 @@ class DisturbValue:
     Works on targets of any shape (the first dimension is the batch); reproducible like ``DisturbLabel``.
     """
 
-    def __init__(self, fraction: float, noise_std: float, *, generator: torch.Generator | None = None, seed: int = 0) -> None:
+    def __init__(
+        self,
+        fraction: float,
+        noise_std: float,
+        *,
+        generator: torch.Generator | None = None,
+        seed: int = 0,
+    ) -> None:
         self.fraction = float(check_fraction("fraction", fraction))
         self.noise_std = float(check_number("noise_std", noise_std, low=0))
         self.generator = _generator(generator, seed)
 
     def __call__(self, targets: torch.Tensor) -> torch.Tensor:
         if not targets.is_floating_point():
-            raise ParameterError(f"DisturbValue needs floating-point targets, got dtype {targets.dtype}")
+            raise ParameterError(
+                f"DisturbValue needs floating-point targets, got dtype {targets.dtype}"
+            )
         shape = (targets.shape[0],) + (1,) * (targets.ndim - 1)
         hit = (torch.rand(shape, generator=self.generator) < self.fraction).to(targets.dtype)
         noise = torch.randn(targets.shape, generator=self.generator, dtype=targets.dtype)
@@ -150,10 +176,14 @@ def torch_to_smoothing(a: float, num_classes: int) -> float:
     return a * (_check_classes(num_classes) - 1) / num_classes
 
 
-def smoothed_targets(labels: torch.Tensor, num_classes: int, alpha: float, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+def smoothed_targets(
+    labels: torch.Tensor, num_classes: int, alpha: float, dtype: torch.dtype = torch.float32
+) -> torch.Tensor:
     """The notes' soft targets ``(N, K)``: ``1 - alpha`` on the true class, ``alpha/(K-1)`` elsewhere."""
     check_smoothing(alpha, num_classes)
-    targets = torch.full((labels.shape[0], num_classes), alpha / (num_classes - 1), dtype=dtype, device=labels.device)
+    targets = torch.full(
+        (labels.shape[0], num_classes), alpha / (num_classes - 1), dtype=dtype, device=labels.device
+    )
     return targets.scatter_(1, labels.long().view(-1, 1), 1 - alpha)
 
 

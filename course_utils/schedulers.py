@@ -5,6 +5,7 @@ steps (per epoch, with the validation loss for ReduceLROnPlateau, per batch for 
 ``lr_schedule`` replays a schedule without training, from a dummy parameter, so its curve can
 be drawn instantly (ReduceLROnPlateau needs a recorded metric history for that).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -20,8 +21,12 @@ from .validation import ParameterError, check_choice, check_number
 SCHEDULERS = ("constant", "step", "exponential", "plateau", "cosine", "onecycle")
 PER_BATCH = ("onecycle",)
 TORCH_NAMES = {
-    "constant": "(none)", "step": "StepLR", "exponential": "ExponentialLR", "plateau": "ReduceLROnPlateau",
-    "cosine": "CosineAnnealingLR", "onecycle": "OneCycleLR",
+    "constant": "(none)",
+    "step": "StepLR",
+    "exponential": "ExponentialLR",
+    "plateau": "ReduceLROnPlateau",
+    "cosine": "CosineAnnealingLR",
+    "onecycle": "OneCycleLR",
 }
 # Hyperparameters each scheduler reads (all others are ignored by it), with defaults.
 DEFAULTS: dict[str, dict[str, Any]] = {
@@ -45,7 +50,10 @@ def check_hyperparameters(name: str, **hp: Any) -> dict[str, Any]:
     Raises ``ParameterError`` naming the bad parameter, its value and what is allowed.
     """
     check_choice("scheduler", name, SCHEDULERS)
-    values = {**DEFAULTS[name], **{k: v for k, v in hp.items() if k in DEFAULTS[name] and v is not None}}
+    values = {
+        **DEFAULTS[name],
+        **{k: v for k, v in hp.items() if k in DEFAULTS[name] and v is not None},
+    }
     if "step_size" in values:
         check_number("step_size", values["step_size"], low=1, integer=True)
     if "gamma" in values:
@@ -65,7 +73,9 @@ def check_hyperparameters(name: str, **hp: Any) -> dict[str, Any]:
     return values
 
 
-def build_scheduler(name: str, optimizer: torch.optim.Optimizer, *, epochs: int, steps_per_epoch: int = 1, **hp: Any) -> Any:
+def build_scheduler(
+    name: str, optimizer: torch.optim.Optimizer, *, epochs: int, steps_per_epoch: int = 1, **hp: Any
+) -> Any:
     """The torch scheduler ``name`` for ``optimizer`` (None for ``constant``).
 
     - ``step``: ``StepLR(step_size, gamma)``; ``exponential``: ``ExponentialLR(gamma)``;
@@ -86,11 +96,17 @@ def build_scheduler(name: str, optimizer: torch.optim.Optimizer, *, epochs: int,
     if name == "exponential":
         return sched.ExponentialLR(optimizer, gamma=values["gamma"])
     if name == "plateau":
-        return sched.ReduceLROnPlateau(optimizer, mode=values["mode"], factor=values["factor"], patience=values["patience"])
+        return sched.ReduceLROnPlateau(
+            optimizer, mode=values["mode"], factor=values["factor"], patience=values["patience"]
+        )
     if name == "cosine":
         return sched.CosineAnnealingLR(optimizer, T_max=epochs, eta_min=values["eta_min"])
-    return sched.OneCycleLR(optimizer, max_lr=values["max_lr_factor"] * lr, total_steps=epochs * steps_per_epoch,
-                            pct_start=values["pct_start"])
+    return sched.OneCycleLR(
+        optimizer,
+        max_lr=values["max_lr_factor"] * lr,
+        total_steps=epochs * steps_per_epoch,
+        pct_start=values["pct_start"],
+    )
 
 
 @dataclass
@@ -104,11 +120,22 @@ class Schedule:
     @property
     def reductions(self) -> list[int]:
         """1-based epochs whose learning rate is lower than the previous epoch's."""
-        return [i + 1 for i in range(1, len(self.epoch_lr)) if self.epoch_lr[i] < self.epoch_lr[i - 1] * (1 - 1e-9)]
+        return [
+            i + 1
+            for i in range(1, len(self.epoch_lr))
+            if self.epoch_lr[i] < self.epoch_lr[i - 1] * (1 - 1e-9)
+        ]
 
 
-def lr_schedule(name: str, lr: float, epochs: int, *, steps_per_epoch: int = 1, metrics: Sequence[float] | None = None,
-                **hp: Any) -> Schedule:
+def lr_schedule(
+    name: str,
+    lr: float,
+    epochs: int,
+    *,
+    steps_per_epoch: int = 1,
+    metrics: Sequence[float] | None = None,
+    **hp: Any,
+) -> Schedule:
     """Replay scheduler ``name`` on its own (no model, no data) the way ``fit`` steps it.
 
     ``metrics``: the monitored value of every epoch, required for ``plateau`` (e.g. a recorded
@@ -118,11 +145,15 @@ def lr_schedule(name: str, lr: float, epochs: int, *, steps_per_epoch: int = 1, 
     check_hyperparameters(name, **hp)
     if name == "plateau":
         if metrics is None or len(metrics) == 0:
-            raise ParameterError("parameter 'metrics' got None; allowed: the monitored metric per epoch (ReduceLROnPlateau follows it)")
+            raise ParameterError(
+                "parameter 'metrics' got None; allowed: the monitored metric per epoch (ReduceLROnPlateau follows it)"
+            )
         epochs = min(epochs, len(metrics))
     param = torch.zeros(1, requires_grad=True)
     optimizer = torch.optim.SGD([param], lr=lr)
-    scheduler = build_scheduler(name, optimizer, epochs=epochs, steps_per_epoch=steps_per_epoch, **hp)
+    scheduler = build_scheduler(
+        name, optimizer, epochs=epochs, steps_per_epoch=steps_per_epoch, **hp
+    )
     out = Schedule(name, [])
     for epoch in range(epochs):
         out.epoch_lr.append(optimizer.param_groups[0]["lr"])

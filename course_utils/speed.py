@@ -1,4 +1,5 @@
 """Input-pipeline speed: the source notes' per-image DataLoader against the course's in-memory batches."""
+
 from __future__ import annotations
 
 import os
@@ -13,8 +14,12 @@ from .validation import check_number
 
 
 def source_notes_loader(
-    ds: ImageDataset, batch_size: int = 32, num_workers: int = 2, augment: bool = True,
-    data_dir: str | os.PathLike | None = None, seed: int = 0,
+    ds: ImageDataset,
+    batch_size: int = 32,
+    num_workers: int = 2,
+    augment: bool = True,
+    data_dir: str | os.PathLike | None = None,
+    seed: int = 0,
 ) -> torch.utils.data.DataLoader:
     """The source notes' pipeline: a torchvision dataset with per-image PIL transforms in a DataLoader."""
     from torchvision import transforms as T
@@ -25,12 +30,17 @@ def source_notes_loader(
     transform = T.Compose(steps + [T.ToTensor(), T.Normalize(ds.mean, ds.std)])
     dataset = torchvision_dataset(ds.name, train=True, transform=transform, data_dir=data_dir)
     return torch.utils.data.DataLoader(
-        dataset, batch_size=batch_size, shuffle=True, num_workers=num_workers,
+        dataset,
+        batch_size=batch_size,
+        shuffle=True,
+        num_workers=num_workers,
         generator=torch.Generator().manual_seed(seed),
     )
 
 
-def train_throughput(model: nn.Module, batches: Iterable, max_images: int, lr: float = 1e-3) -> dict[str, float]:
+def train_throughput(
+    model: nn.Module, batches: Iterable, max_images: int, lr: float = 1e-3
+) -> dict[str, float]:
     """Train on ``batches`` until ``max_images`` images are seen; images per second, data loading included.
 
     The model is warmed up on one batch first, so one-time set-up costs are not counted;

@@ -1,4 +1,5 @@
 """Training loop with a per-epoch history, callbacks (early stopping, checkpoints) and LR schedulers."""
+
 from __future__ import annotations
 
 import copy
@@ -47,7 +48,11 @@ class History:
         return pick(self.rows, key=lambda r: r[metric])
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rows": self.rows, "stopped_epoch": self.stopped_epoch, "best_epoch": self.best_epoch}
+        return {
+            "rows": self.rows,
+            "stopped_epoch": self.stopped_epoch,
+            "best_epoch": self.best_epoch,
+        }
 
 
 class Callback:
@@ -86,7 +91,10 @@ class _Monitor:
 
     def value(self, logs: dict[str, float]) -> float:
         if self.monitor not in logs:
-            raise KeyError(f"monitored metric {self.monitor!r} is not in the epoch logs {sorted(logs)}; pass validation data to fit")
+            raise KeyError(
+                f"monitored metric {self.monitor!r} is not in the epoch logs {sorted(logs)}; "
+                "pass validation data to fit"
+            )
         return logs[self.monitor]
 
 
@@ -96,7 +104,14 @@ class EarlyStopping(Callback):
     With ``restore_best`` the model gets back the weights of its best epoch at the end.
     """
 
-    def __init__(self, patience: int = 5, min_delta: float = 0.0, monitor: str = "val_loss", mode: str = "min", restore_best: bool = True) -> None:
+    def __init__(
+        self,
+        patience: int = 5,
+        min_delta: float = 0.0,
+        monitor: str = "val_loss",
+        mode: str = "min",
+        restore_best: bool = True,
+    ) -> None:
         check_number("patience", patience, low=1, integer=True)
         self.patience, self.restore_best = patience, restore_best
         self.tracker = _Monitor(monitor, mode, min_delta)
@@ -130,7 +145,9 @@ class EarlyStopping(Callback):
             model.load_state_dict(self.best_state)
 
 
-def early_stopping_epoch(values: Sequence[float], patience: int, min_delta: float = 0.0, mode: str = "min") -> tuple[int, int]:
+def early_stopping_epoch(
+    values: Sequence[float], patience: int, min_delta: float = 0.0, mode: str = "min"
+) -> tuple[int, int]:
     """Replay a recorded metric history: ``(epoch training would stop at, best epoch)``, 1-based.
 
     Uses the same rule as ``EarlyStopping``; the stop epoch is the last epoch when it never triggers.
@@ -167,7 +184,14 @@ def load_weights(model: nn.Module, path: str | os.PathLike) -> nn.Module:
 class ModelCheckpoint(Callback):
     """Save the weights whenever ``monitor`` improves (atomic write); optionally restore the best at the end."""
 
-    def __init__(self, path: str | os.PathLike, monitor: str = "val_loss", mode: str = "min", min_delta: float = 0.0, restore_best: bool = True) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        monitor: str = "val_loss",
+        mode: str = "min",
+        min_delta: float = 0.0,
+        restore_best: bool = True,
+    ) -> None:
         self.path = Path(path)
         self.tracker = _Monitor(monitor, mode, min_delta)
         self.restore_best = restore_best
@@ -216,7 +240,9 @@ def predict_proba(model: nn.Module, loader: Iterable) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def evaluate(model: nn.Module, loader: Iterable, loss_fn: Callable | None = None) -> dict[str, float]:
+def evaluate(
+    model: nn.Module, loader: Iterable, loss_fn: Callable | None = None
+) -> dict[str, float]:
     """Mean loss and accuracy over ``loader`` in eval mode with no gradients; the mode is restored."""
     loss_fn = loss_fn or nn.functional.cross_entropy
     was_training = model.training
@@ -295,7 +321,12 @@ def fit(
             correct += (logits.detach().argmax(1) == _batch_targets(yb)).sum().item()
             n += len(yb)
         seconds = time.perf_counter() - start
-        logs = {"epoch": epoch, "train_loss": total_loss / n, "train_acc": correct / n, "lr": epoch_lr}
+        logs = {
+            "epoch": epoch,
+            "train_loss": total_loss / n,
+            "train_acc": correct / n,
+            "lr": epoch_lr,
+        }
         if val is not None:
             v = evaluate(model, val)
             logs.update(val_loss=v["loss"], val_acc=v["acc"])
@@ -304,11 +335,15 @@ def fit(
         if scheduler is not None and not per_batch:
             if plateau:
                 if monitor not in logs:
-                    raise ParameterError(f"ReduceLROnPlateau monitors {monitor!r}, which is not in the logs {sorted(logs)}")
+                    raise ParameterError(
+                        f"ReduceLROnPlateau monitors {monitor!r}, which is not in the logs {sorted(logs)}"
+                    )
                 scheduler.step(logs[monitor])
             else:
                 scheduler.step()
-        bar.set_postfix({k: round(v, 4) for k, v in logs.items() if k in ("train_loss", "val_loss", "val_acc")})
+        bar.set_postfix(
+            {k: round(v, 4) for k, v in logs.items() if k in ("train_loss", "val_loss", "val_acc")}
+        )
         stop = [cb.on_epoch_end(epoch, logs, model) for cb in callbacks]
         if any(stop):
             history.stopped_epoch = epoch
@@ -317,4 +352,3 @@ def fit(
     for cb in callbacks:
         cb.on_train_end(model, history)
     return history
-

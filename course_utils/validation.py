@@ -1,4 +1,5 @@
 """Parameter checks that fail early with a message naming the parameter, the value and what is allowed."""
+
 from __future__ import annotations
 
 import math
@@ -56,7 +57,9 @@ def check_number(
     return value
 
 
-def check_positive(name: str, value: Any, *, integer: bool = False, allow_none: bool = False) -> Any:
+def check_positive(
+    name: str, value: Any, *, integer: bool = False, allow_none: bool = False
+) -> Any:
     """Check that ``value`` is strictly greater than zero."""
     return check_number(name, value, low=0, low_open=True, integer=integer, allow_none=allow_none)
 
@@ -78,7 +81,9 @@ def check_fraction(
 
 def check_type(name: str, value: Any, expected: type | tuple[type, ...], what: str) -> Any:
     """Check ``isinstance(value, expected)``; ``what`` describes the allowed values."""
-    if isinstance(value, bool) and bool not in (expected if isinstance(expected, tuple) else (expected,)):
+    if isinstance(value, bool) and bool not in (
+        expected if isinstance(expected, tuple) else (expected,)
+    ):
         _fail(name, value, what)
     if not isinstance(value, expected):
         _fail(name, value, what)

@@ -1,4 +1,5 @@
 """Shared fixtures. The course notebooks are executed once per test session (smoke profile)."""
+
 from __future__ import annotations
 
 import json
@@ -19,10 +20,13 @@ def smoke_run(tmp_path_factory) -> Path:
     """
     from course_utils.cli import main
 
+    os.environ.setdefault("COURSE_STRICT_EXERCISES", "1")  # a wrong solution fails the run
     only = [n for n in os.environ.get("COURSE_TEST_NOTEBOOKS", "").split(",") if n]
     out = tmp_path_factory.mktemp("smoke") / "run"
     code = main(["run", *only, "--profile", "smoke", "--out", str(out)])
-    assert code == 0, (out / "report.md").read_text() if (out / "report.md").exists() else "no report"
+    assert code == 0, (
+        (out / "report.md").read_text() if (out / "report.md").exists() else "no report"
+    )
     return out
 
 
@@ -38,6 +42,7 @@ def notebook_result(smoke_results):
 
     Skips when the smoke run was restricted to other notebooks.
     """
+
     def get(stem: str) -> dict:
         if stem not in smoke_results:
             pytest.skip(f"{stem} was not part of this smoke run (COURSE_TEST_NOTEBOOKS)")
@@ -57,10 +62,14 @@ def refused_run(tmp_path):
 
     def run(notebook: str, name: str, value: str) -> dict:
         out = tmp_path / f"run-{notebook}-{name}"
-        assert main(["run", notebook, "--profile", "smoke", "-p", name, value, "--out", str(out)]) == 1
+        assert (
+            main(["run", notebook, "--profile", "smoke", "-p", name, value, "--out", str(out)]) == 1
+        )
         failure = json.loads((out / "status.json").read_text())["failure"]
         assert "ParameterError" in failure["error"] and repr(name) in failure["error"], failure
-        assert failure["cell_index"] <= 3, f"refused only at cell {failure['cell_index']}, after work had started"
+        assert failure["cell_index"] <= 3, (
+            f"refused only at cell {failure['cell_index']}, after work had started"
+        )
         return failure
 
     return run

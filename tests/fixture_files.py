@@ -1,4 +1,5 @@
 """Write tiny dataset files in the real on-disk formats (IDX, pickled CIFAR-10 batches)."""
+
 from __future__ import annotations
 
 import gzip
@@ -23,7 +24,9 @@ def write_idx(path: Path, array: np.ndarray, gz: bool = False) -> Path:
     return path
 
 
-def write_mnist_like(folder: Path, n_train: int = 60, n_test: int = 20, gz: bool = False, seed: int = 0) -> dict[str, np.ndarray]:
+def write_mnist_like(
+    folder: Path, n_train: int = 60, n_test: int = 20, gz: bool = False, seed: int = 0
+) -> dict[str, np.ndarray]:
     """The four MNIST/Fashion-MNIST IDX files with random images and balanced labels."""
     rng = np.random.default_rng(seed)
     arrays = {

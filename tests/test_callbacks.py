@@ -1,4 +1,5 @@
 """EarlyStopping, ModelCheckpoint, early_stopping_epoch, save_atomic and load_weights (course_utils.train)."""
+
 from __future__ import annotations
 
 import copy
@@ -9,7 +10,15 @@ import torch
 from torch import nn
 
 from course_utils import train as tr
-from course_utils.train import Callback, EarlyStopping, ModelCheckpoint, early_stopping_epoch, fit, load_weights, save_atomic
+from course_utils.train import (
+    Callback,
+    EarlyStopping,
+    ModelCheckpoint,
+    early_stopping_epoch,
+    fit,
+    load_weights,
+    save_atomic,
+)
 from course_utils.validation import ParameterError
 
 
@@ -17,14 +26,29 @@ from course_utils.validation import ParameterError
 @pytest.mark.parametrize(
     ("values", "patience", "min_delta", "expected"),
     [
-        ([1.0, 0.9, 0.95, 0.96, 0.97], 3, 0.0, (5, 2)),  # three epochs without improvement after epoch 2
+        (
+            [1.0, 0.9, 0.95, 0.96, 0.97],
+            3,
+            0.0,
+            (5, 2),
+        ),  # three epochs without improvement after epoch 2
         ([1.0, 0.9, 0.95, 0.96, 0.97], 4, 0.0, (5, 2)),  # never triggers: last epoch, best epoch
         ([1.0, 1.1, 0.5], 1, 0.0, (2, 1)),  # patience 1 stops at the first non-improvement
         ([1.0, 1.0, 1.0], 2, 0.0, (3, 1)),  # an equal value is not an improvement
         ([1.0, 0.99, 0.98, 0.97, 0.5], 3, 0.05, (4, 1)),  # steps of 0.01 are below min_delta
         ([1.0, 0.99, 0.98, 0.97, 0.5], 3, 0.0, (5, 5)),  # ... but count without it
-        ([1.0, 0.94, 0.93, 0.88, 0.87, 0.86], 2, 0.05, (6, 4)),  # best only moves on a real improvement
-        ([0.8, 1.2, 0.7, 1.3, 0.6, 1.4, 1.5], 2, 0.0, (7, 5)),  # fluctuations: each new low resets the count
+        (
+            [1.0, 0.94, 0.93, 0.88, 0.87, 0.86],
+            2,
+            0.05,
+            (6, 4),
+        ),  # best only moves on a real improvement
+        (
+            [0.8, 1.2, 0.7, 1.3, 0.6, 1.4, 1.5],
+            2,
+            0.0,
+            (7, 5),
+        ),  # fluctuations: each new low resets the count
     ],
 )
 def test_early_stopping_epoch(values, patience, min_delta, expected) -> None:
@@ -47,8 +71,18 @@ def test_update_reports_improvement_and_stop() -> None:
     assert rule.tracker.best == 0.8 and rule.tracker.best_epoch == 3
 
 
-@pytest.mark.parametrize("kwargs", [dict(patience=0), dict(patience=-1), dict(patience=1.5), dict(patience=True),
-                                    dict(min_delta=-0.01), dict(min_delta=float("nan")), dict(mode="avg")])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(patience=0),
+        dict(patience=-1),
+        dict(patience=1.5),
+        dict(patience=True),
+        dict(min_delta=-0.01),
+        dict(min_delta=float("nan")),
+        dict(mode="avg"),
+    ],
+)
 def test_bad_settings_are_refused(kwargs) -> None:
     name = next(iter(kwargs))
     with pytest.raises(ParameterError, match=name):
@@ -104,7 +138,9 @@ def test_early_stopping_restores_the_best_weights() -> None:
 
 def test_early_stopping_without_restore_keeps_the_last_weights() -> None:
     model = nn.Linear(3, 2)
-    history = drive([Scripted(), EarlyStopping(patience=2, restore_best=False)], [0.9, 0.5, 0.7, 0.6], model)
+    history = drive(
+        [Scripted(), EarlyStopping(patience=2, restore_best=False)], [0.9, 0.5, 0.7, 0.6], model
+    )
     assert history.best_epoch == 2
     assert all(torch.all(p == 4.0) for p in model.parameters())
 
@@ -117,8 +153,12 @@ def test_checkpoint_saves_on_improvement_only(tmp_path) -> None:
     assert history.best_epoch == 5
     state = torch.load(tmp_path / "best.pt", weights_only=True)
     assert all(torch.all(v == 5.0) for v in state.values())
-    assert all(torch.all(p == 6.0) for p in model.parameters())  # restore_best=False: last weights stay
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["best.pt"]  # no temporary files left behind
+    assert all(
+        torch.all(p == 6.0) for p in model.parameters()
+    )  # restore_best=False: last weights stay
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "best.pt"
+    ]  # no temporary files left behind
 
 
 def test_checkpoint_min_delta_and_restore(tmp_path) -> None:
@@ -152,7 +192,9 @@ def _data(seed: int, flip: bool = False):
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(64, 4, generator=g)
     y = (x[:, 0] > 0).long()
-    return [(x[i:i + 16], (1 - y[i:i + 16]) if flip else y[i:i + 16]) for i in range(0, 64, 16)]
+    return [
+        (x[i : i + 16], (1 - y[i : i + 16]) if flip else y[i : i + 16]) for i in range(0, 64, 16)
+    ]
 
 
 class Snapshots(Callback):
@@ -165,7 +207,10 @@ class Snapshots(Callback):
 
 
 def test_fit_stops_where_the_replay_says_and_restores_the_best_epoch(tmp_path) -> None:
-    train, val = _data(0), _data(1, flip=True)  # validation labels are flipped: val loss rises as training learns
+    train, val = (
+        _data(0),
+        _data(1, flip=True),
+    )  # validation labels are flipped: val loss rises as training learns
     torch.manual_seed(0)
     reference = fit(nn.Linear(4, 2), train, val, epochs=12, lr=0.05, progress=False)
     stop, best = early_stopping_epoch(reference["val_loss"], patience=3)
@@ -175,7 +220,15 @@ def test_fit_stops_where_the_replay_says_and_restores_the_best_epoch(tmp_path) -
     model = nn.Linear(4, 2)
     snaps, stopper = Snapshots(), EarlyStopping(patience=3)
     checkpoint = ModelCheckpoint(tmp_path / "ckpt.pt", restore_best=False)
-    history = fit(model, train, val, epochs=12, lr=0.05, callbacks=[snaps, stopper, checkpoint], progress=False)
+    history = fit(
+        model,
+        train,
+        val,
+        epochs=12,
+        lr=0.05,
+        callbacks=[snaps, stopper, checkpoint],
+        progress=False,
+    )
     assert len(history) == stop == history.stopped_epoch
     assert history.best_epoch == best
     assert history["val_loss"] == reference["val_loss"][:stop]

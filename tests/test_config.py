@@ -22,15 +22,18 @@ def test_bad_environment_profile_is_named(monkeypatch):
         resolve_profile("auto")
 
 
-@pytest.mark.parametrize("kwargs, name", [
-    (dict(profile="fast"), "profile"),
-    (dict(dataset="imagenet"), "dataset"),
-    (dict(seed=-1), "seed"),
-    (dict(seed=1.5), "seed"),
-    (dict(results_path="out.txt"), "results_path"),
-    (dict(data_dir="/does/not/exist"), "data_dir"),
-    (dict(threads=0), "threads"),
-])
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        (dict(profile="fast"), "profile"),
+        (dict(dataset="imagenet"), "dataset"),
+        (dict(seed=-1), "seed"),
+        (dict(seed=1.5), "seed"),
+        (dict(results_path="out.txt"), "results_path"),
+        (dict(data_dir="/does/not/exist"), "data_dir"),
+        (dict(threads=0), "threads"),
+    ],
+)
 def test_setup_refuses_bad_parameters(kwargs, name):
     with pytest.raises(ParameterError, match=f"'{name}'"):
         setup(quiet=True, **kwargs)

@@ -3,14 +3,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from fixture_files import write_cifar, write_idx, write_mnist_like
 
 import course_utils.data as data
 from course_utils.data import (
-    Augment, DataFileError, DatasetUnavailableError, load_dataset, read_cifar_batch, read_idx,
-    stratified_subset, train_val_split,
+    Augment,
+    DataFileError,
+    DatasetUnavailableError,
+    load_dataset,
+    read_cifar_batch,
+    read_idx,
+    stratified_subset,
+    train_val_split,
 )
 from course_utils.validation import ParameterError
-from fixture_files import write_cifar, write_idx, write_mnist_like
 
 DEBIAN = Path("/usr/share/datasets/fashion-mnist")
 
@@ -97,13 +103,17 @@ def test_unknown_dataset_is_refused():
         load_dataset("imagenet")
 
 
-@pytest.mark.skipif(not DEBIAN.is_dir(), reason="Debian package dataset-fashion-mnist not installed")
+@pytest.mark.skipif(
+    not DEBIAN.is_dir(), reason="Debian package dataset-fashion-mnist not installed"
+)
 def test_debian_fashion_mnist_is_the_real_dataset():
     ds = load_dataset("fashion_mnist")
     assert ds.source == DEBIAN
     assert ds.train_x.shape == (60000, 1, 28, 28) and ds.test_x.shape == (10000, 1, 28, 28)
     assert torch.bincount(ds.train_y).tolist() == [6000] * 10
-    assert ds.mean[0] == pytest.approx(0.2860, abs=1e-3) and ds.std[0] == pytest.approx(0.3530, abs=1e-3)
+    assert ds.mean[0] == pytest.approx(0.2860, abs=1e-3) and ds.std[0] == pytest.approx(
+        0.3530, abs=1e-3
+    )
 
 
 def test_torchvision_dataset_matches_in_memory_copy(tmp_path, monkeypatch):
@@ -144,7 +154,11 @@ def test_augment_crop_is_a_shifted_copy_and_flip_mirrors():
     assert cropped.shape == x.shape and cropped.dtype == torch.uint8
     for i in range(2):  # every crop equals the padded image at some offset
         padded = torch.nn.functional.pad(x[i], (2, 2, 2, 2))
-        assert any(torch.equal(padded[:, dy:dy + 6, dx:dx + 6], cropped[i]) for dy in range(5) for dx in range(5))
+        assert any(
+            torch.equal(padded[:, dy : dy + 6, dx : dx + 6], cropped[i])
+            for dy in range(5)
+            for dx in range(5)
+        )
     flipped = Augment(flip=True)(x.repeat(50, 1, 1, 1), g)
     same = [torch.equal(f, o) for f, o in zip(flipped, x.repeat(50, 1, 1, 1))]
     mirrored = [torch.equal(f, o.flip(-1)) for f, o in zip(flipped, x.repeat(50, 1, 1, 1))]

@@ -20,8 +20,12 @@ def test_small_cnn_first_linear_layer_matches_input():
 
 def test_resnet_parameter_counts_match_the_reference_architecture():
     # CIFAR ResNet-18 / 34 with 10 classes: about 11.17M / 21.28M parameters.
-    assert count_parameters(build_model("resnet18", (3, 32, 32), 10)) == pytest.approx(11.17e6, rel=0.01)
-    assert count_parameters(build_model("resnet34", (3, 32, 32), 10)) == pytest.approx(21.28e6, rel=0.01)
+    assert count_parameters(build_model("resnet18", (3, 32, 32), 10)) == pytest.approx(
+        11.17e6, rel=0.01
+    )
+    assert count_parameters(build_model("resnet34", (3, 32, 32), 10)) == pytest.approx(
+        21.28e6, rel=0.01
+    )
 
 
 def test_dropout_never_follows_the_output_layer():
@@ -32,7 +36,9 @@ def test_dropout_never_follows_the_output_layer():
 
 
 def test_batch_norm_switch():
-    assert not any(isinstance(m, nn.BatchNorm2d) for m in SmallCNN((1, 28, 28), 10, batch_norm=False).modules())
+    assert not any(
+        isinstance(m, nn.BatchNorm2d) for m in SmallCNN((1, 28, 28), 10, batch_norm=False).modules()
+    )
     assert sum(isinstance(m, nn.BatchNorm2d) for m in SmallCNN((1, 28, 28), 10).modules()) == 2
 
 

@@ -1,4 +1,5 @@
 """Notebook 01 (optimizers from scratch): the smoke run's results, and its parameter checks."""
+
 from __future__ import annotations
 
 import pytest
@@ -39,12 +40,15 @@ def test_every_claim_has_a_computed_verdict(notebook_result) -> None:
         assert matching[0]["verdict"] in VERDICTS and matching[0]["measured"]
 
 
-@pytest.mark.parametrize("call, name", [
-    (lambda: no.check_lr(-0.01), "lr"),
-    (lambda: no.check_momentum("momentum", 1.0), "momentum"),
-    (lambda: no.check_momentum("momentum", -0.5), "momentum"),
-    (lambda: no.parse_optimizers("sgd,adamax"), "optimizers"),
-])
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda: no.check_lr(-0.01), "lr"),
+        (lambda: no.check_momentum("momentum", 1.0), "momentum"),
+        (lambda: no.check_momentum("momentum", -0.5), "momentum"),
+        (lambda: no.parse_optimizers("sgd,adamax"), "optimizers"),
+    ],
+)
 def test_notebook_parameter_checks_refuse_bad_values(call, name: str) -> None:
     """The notebook's parameter cell runs exactly these checks before any training."""
     with pytest.raises(ParameterError, match=repr(name)):

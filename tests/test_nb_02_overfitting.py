@@ -1,6 +1,6 @@
 """Notebook 02 (overfitting and validation): smoke-run results and refused parameters."""
-from __future__ import annotations
 
+from __future__ import annotations
 
 import pytest
 
@@ -11,9 +11,18 @@ STEM = "02_overfitting_and_validation"
 
 def test_metrics_present_and_sane(notebook_result) -> None:
     m = notebook_result(STEM)["metrics"]
-    for key in ("sweet_spot_epoch", "best_val_loss", "best_val_acc", "final_train_loss", "final_val_loss",
-                "final_train_acc", "final_val_acc", "test_acc_at_sweet_spot", "test_selection_optimism",
-                "stratified_share_diff"):
+    for key in (
+        "sweet_spot_epoch",
+        "best_val_loss",
+        "best_val_acc",
+        "final_train_loss",
+        "final_val_loss",
+        "final_train_acc",
+        "final_val_acc",
+        "test_acc_at_sweet_spot",
+        "test_selection_optimism",
+        "stratified_share_diff",
+    ):
         assert key in m, key
     assert 1 <= m["sweet_spot_epoch"] <= m["epochs"]
     assert m["best_val_acc"] > 0.3 and m["test_acc_at_sweet_spot"] > 0.3  # chance is 0.1

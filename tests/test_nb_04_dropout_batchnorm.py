@@ -1,4 +1,5 @@
 """Notebook 04 (dropout and batch norm): smoke-run results and refused hyperparameters."""
+
 from __future__ import annotations
 
 import pytest
@@ -15,7 +16,9 @@ def test_every_variant_has_a_test_accuracy_better_than_chance(notebook_result) -
     for name in VARIANTS:
         assert 0.1 < metrics[f"test_acc_{name}"] <= 1.0, name
     assert metrics["bn_gain"] == pytest.approx(metrics["test_acc_bn"] - metrics["test_acc_none"])
-    assert metrics["dropout_gain"] == pytest.approx(metrics["test_acc_dropout"] - metrics["test_acc_none"])
+    assert metrics["dropout_gain"] == pytest.approx(
+        metrics["test_acc_dropout"] - metrics["test_acc_none"]
+    )
     err_none, err_bn = 1 - metrics["test_acc_none"], 1 - metrics["test_acc_bn"]
     assert metrics["bn_error_reduction"] == pytest.approx((err_none - err_bn) / err_none)
 
@@ -25,7 +28,13 @@ def test_claims_have_computed_verdicts(notebook_result) -> None:
     claims = {c["claim"]: c for c in data["claims"]}
     assert len(claims) == 3
     for c in claims.values():
-        assert c["verdict"] in ("confirmed", "refuted", "partly confirmed", "depends", "inconclusive")
+        assert c["verdict"] in (
+            "confirmed",
+            "refuted",
+            "partly confirmed",
+            "depends",
+            "inconclusive",
+        )
         assert c["measured"]
     bn_claim = claims["Batch norm generally improves results more than dropout"]
     m = data["metrics"]

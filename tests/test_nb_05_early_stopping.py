@@ -1,4 +1,5 @@
 """Notebook 05 (early stopping): smoke-run results and refused hyperparameters."""
+
 from __future__ import annotations
 
 import pytest
@@ -21,8 +22,12 @@ def test_claims_have_computed_verdicts(notebook_result) -> None:
     claims = {c["claim"]: c for c in data["claims"]}
     assert len(claims) == 2
     m = data["metrics"]
-    main_claim = claims["The early-stopped (best validation loss) checkpoint is at least as good as training to the end"]
-    assert main_claim["verdict"] == ("confirmed" if m["test_acc_best"] >= m["test_acc_last"] else "refuted")
+    main_claim = claims[
+        "The early-stopped (best validation loss) checkpoint is at least as good as training to the end"
+    ]
+    assert main_claim["verdict"] == (
+        "confirmed" if m["test_acc_best"] >= m["test_acc_last"] else "refuted"
+    )
     for c in claims.values():
         assert c["verdict"] in ("confirmed", "refuted") and c["measured"]
 

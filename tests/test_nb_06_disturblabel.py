@@ -1,4 +1,5 @@
 """Notebook 06 (DisturbLabel and DisturbValue): smoke-run results and refused parameters."""
+
 from __future__ import annotations
 
 import math
@@ -25,14 +26,21 @@ def test_metrics_present_and_sane(notebook_result) -> None:
     assert m["small_noisy_train_loss"] > m["noise_floor"] - 0.1
     assert m["small_clean_train_loss"] < m["small_noisy_train_loss"]
     assert 0 < m["diabetes_test_mse_plain"] < 3 and 0 < m["diabetes_test_mse_disturbvalue"] < 3
-    assert m["noise_floor"] > 0.207 > 0.083  # the source's numbers lie below the floor of alpha = 0.3
+    assert (
+        m["noise_floor"] > 0.207 > 0.083
+    )  # the source's numbers lie below the floor of alpha = 0.3
 
 
 def test_every_claim_has_a_computed_verdict(notebook_result) -> None:
     claims = notebook_result(STEM)["claims"]
     texts = " ".join(c["claim"] for c in claims)
     assert len(claims) == 5
-    assert "regularizes" in texts and "noise floor" in texts and "0.207" in texts and "DisturbValue" in texts
+    assert (
+        "regularizes" in texts
+        and "noise floor" in texts
+        and "0.207" in texts
+        and "DisturbValue" in texts
+    )
     for c in claims:
         assert c["verdict"] in VERDICTS and c["measured"]
     floor_claim = next(c for c in claims if "noise floor" in c["claim"])

@@ -1,6 +1,6 @@
 """Notebook 07 (label smoothing): smoke-run results and refused parameters."""
-from __future__ import annotations
 
+from __future__ import annotations
 
 import pytest
 

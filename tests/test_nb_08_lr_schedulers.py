@@ -1,4 +1,5 @@
 """Notebook 08 (learning-rate schedulers): the smoke run's results, and its parameter checks."""
+
 from __future__ import annotations
 
 import pytest
@@ -16,7 +17,9 @@ def test_every_schedule_trained_better_than_chance(notebook_result) -> None:
     metrics = notebook_result(STEM)["metrics"]
     for name in SCHEDULES:
         assert 0.1 < metrics[f"test_acc_{name}"] <= 1.0
-        assert 0 < metrics[f"best_val_loss_{name}"] < 2.3  # below the loss of a uniform guess, ln(10)
+        assert (
+            0 < metrics[f"best_val_loss_{name}"] < 2.3
+        )  # below the loss of a uniform guess, ln(10)
     assert metrics["best_schedule"] in SCHEDULES[1:]
 
 
@@ -27,13 +30,16 @@ def test_every_claim_has_a_computed_verdict(notebook_result) -> None:
         assert c["verdict"] in VERDICTS and c["measured"]
 
 
-@pytest.mark.parametrize("call, name", [
-    (lambda: check_lr(-1e-3), "lr"),
-    (lambda: check_momentum("momentum", 1.2), "momentum"),
-    (lambda: parse_schedulers("cosine,warm_restarts"), "schedulers"),
-    (lambda: check_hyperparameters("exponential", gamma=0.0), "gamma"),
-    (lambda: check_hyperparameters("plateau", patience=1.5), "patience"),
-])
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda: check_lr(-1e-3), "lr"),
+        (lambda: check_momentum("momentum", 1.2), "momentum"),
+        (lambda: parse_schedulers("cosine,warm_restarts"), "schedulers"),
+        (lambda: check_hyperparameters("exponential", gamma=0.0), "gamma"),
+        (lambda: check_hyperparameters("plateau", patience=1.5), "patience"),
+    ],
+)
 def test_notebook_parameter_checks_refuse_bad_values(call, name: str) -> None:
     with pytest.raises(ParameterError, match=repr(name)):
         call()

@@ -1,4 +1,5 @@
 """Every notebook ran under the smoke profile through the course CLI and recorded metrics and claims."""
+
 import json
 
 import pytest

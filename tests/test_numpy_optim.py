@@ -1,4 +1,5 @@
 """The numpy optimizers: formulas, lazy state, validation, and step-for-step agreement with torch.optim."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -9,7 +10,9 @@ from course_utils import numpy_optim as no
 from course_utils.validation import ParameterError
 
 
-def quadratic_problem(seed: int = 0, n: int = 120, d: int = 20, classes: int = 4) -> tuple[np.ndarray, np.ndarray]:
+def quadratic_problem(
+    seed: int = 0, n: int = 120, d: int = 20, classes: int = 4
+) -> tuple[np.ndarray, np.ndarray]:
     """A small separable-ish softmax-regression problem (no dataset files needed)."""
     rng = np.random.default_rng(seed)
     y = rng.integers(0, classes, n)
@@ -92,7 +95,9 @@ def test_notes_adam_is_torch_adam_with_step_dependent_eps() -> None:
     torch_adam = no.Adam(lr=0.01)
     for g in grads:
         torch_adam.update(plain, g)
-    assert no.max_relative_error(notes_p, plain) > 1e-6  # the two Adams really differ on small gradients
+    assert (
+        no.max_relative_error(notes_p, plain) > 1e-6
+    )  # the two Adams really differ on small gradients
 
 
 def test_state_is_created_lazily_and_shaped_like_params() -> None:
@@ -115,10 +120,16 @@ def test_mismatched_keys_refused() -> None:
         no.SGD().update({"a": np.zeros(1)}, {"b": np.zeros(1)})
 
 
-@pytest.mark.parametrize("kwargs, name", [
-    ({"lr": -0.1}, "lr"), ({"lr": 0.0}, "lr"), ({"lr": float("nan")}, "lr"),
-    ({"momentum": 1.0}, "momentum"), ({"momentum": -0.1}, "momentum"),
-])
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"lr": -0.1}, "lr"),
+        ({"lr": 0.0}, "lr"),
+        ({"lr": float("nan")}, "lr"),
+        ({"momentum": 1.0}, "momentum"),
+        ({"momentum": -0.1}, "momentum"),
+    ],
+)
 def test_bad_hyperparameters_refused(kwargs: dict, name: str) -> None:
     with pytest.raises(ParameterError, match=repr(name)):
         no.make_optimizer("momentum", **kwargs)

@@ -1,4 +1,5 @@
 """Unit tests for course_utils.regularization (no network, no dataset)."""
+
 from __future__ import annotations
 
 import pytest
@@ -7,8 +8,18 @@ from torch import nn
 
 from course_utils.data import Augment, Batches
 from course_utils.regularization import (
-    check_subset_size, check_training, check_weight_decay, crop_shifts, false_alarms, generalization_gap, images_per_second,
-    is_flip_or_same, is_shifted_crop, make_optimizer, selection_optimism, weight_norm,
+    check_subset_size,
+    check_training,
+    check_weight_decay,
+    crop_shifts,
+    false_alarms,
+    generalization_gap,
+    images_per_second,
+    is_flip_or_same,
+    is_shifted_crop,
+    make_optimizer,
+    selection_optimism,
+    weight_norm,
 )
 from course_utils.validation import ParameterError
 
@@ -77,7 +88,9 @@ def test_selection_optimism_positive_for_equal_candidates() -> None:
     out = selection_optimism(correct, 200, repeats=100, seed=0)
     assert out["mean"] > 0.01  # picking the max of noisy estimates overstates
     assert out["share_positive"] > 0.8
-    single = selection_optimism(correct[:1], 200, repeats=100, seed=0)  # no choice: no bias on average
+    single = selection_optimism(
+        correct[:1], 200, repeats=100, seed=0
+    )  # no choice: no bias on average
     assert abs(single["mean"]) < 0.01
     with pytest.raises(ParameterError):
         selection_optimism(correct, 2000)
@@ -112,9 +125,15 @@ def test_batches_with_augment_work_with_gap() -> None:
     assert set(g) == {"train_loss", "train_acc", "val_loss", "val_acc", "gap_loss", "gap_acc"}
 
 
-@pytest.mark.parametrize("name, kwargs", [
-    ("width", dict(width=0)), ("epochs", dict(epochs=1.5)), ("lr", dict(lr=0.0)), ("batch_size", dict(batch_size=-1)),
-])
+@pytest.mark.parametrize(
+    "name, kwargs",
+    [
+        ("width", dict(width=0)),
+        ("epochs", dict(epochs=1.5)),
+        ("lr", dict(lr=0.0)),
+        ("batch_size", dict(batch_size=-1)),
+    ],
+)
 def test_check_training_names_the_bad_parameter(name, kwargs) -> None:
     good = dict(width=8, epochs=1, lr=1e-3, batch_size=4)
     check_training(**good)

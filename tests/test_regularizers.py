@@ -1,4 +1,5 @@
 """Unit tests for course_utils.regularizers: sampler statistics, DisturbValue, smoothing equivalence."""
+
 from __future__ import annotations
 
 import math
@@ -10,8 +11,16 @@ import torch.nn.functional as F
 from scipy import stats
 
 from course_utils.regularizers import (
-    DisturbLabel, DisturbValue, alpha_for_entropy, check_smoothing, disturb_label_probs,
-    noisy_label_entropy, smoothed_targets, smoothing_loss, smoothing_loss_fn, smoothing_to_torch,
+    DisturbLabel,
+    DisturbValue,
+    alpha_for_entropy,
+    check_smoothing,
+    disturb_label_probs,
+    noisy_label_entropy,
+    smoothed_targets,
+    smoothing_loss,
+    smoothing_loss_fn,
+    smoothing_to_torch,
     torch_to_smoothing,
 )
 from course_utils.validation import ParameterError
@@ -86,7 +95,9 @@ def test_noise_floor_entropy():
     labels = torch.zeros(200_000, dtype=torch.long)
     noisy = DisturbLabel(0.3, 10, seed=0)(labels)
     best_logits = torch.log(torch.tensor([0.73] + [0.03] * 9)).expand(len(labels), 10)
-    assert F.cross_entropy(best_logits, noisy).item() == pytest.approx(noisy_label_entropy(0.3, 10), abs=0.01)
+    assert F.cross_entropy(best_logits, noisy).item() == pytest.approx(
+        noisy_label_entropy(0.3, 10), abs=0.01
+    )
     assert alpha_for_entropy(noisy_label_entropy(0.3, 10), 10) == pytest.approx(0.3, abs=1e-9)
 
 
@@ -94,7 +105,9 @@ def test_disturb_value_hits_the_right_fraction():
     y = torch.zeros(200_000, 1, dtype=torch.float64)
     out = DisturbValue(0.25, 2.0, seed=1)(y)
     hit = out[:, 0] != 0
-    assert hit.double().mean().item() == pytest.approx(0.25, abs=3 * math.sqrt(0.25 * 0.75 / len(y)))
+    assert hit.double().mean().item() == pytest.approx(
+        0.25, abs=3 * math.sqrt(0.25 * 0.75 / len(y))
+    )
     assert out[hit].std().item() == pytest.approx(2.0, rel=0.02)
     assert out.dtype == y.dtype and out.shape == y.shape
     assert torch.equal(DisturbValue(0.0, 5.0)(y), y)
@@ -115,7 +128,9 @@ def test_notes_smoothing_equals_torch_label_smoothing(alpha, classes):
     assert abs(smoothing_loss_fn(alpha)(logits, labels).item() - notes.item()) < 1e-12
     # the same a = alpha without the conversion gives a different loss (unless alpha = 0)
     if alpha > 0:
-        assert abs(F.cross_entropy(logits, labels, label_smoothing=alpha).item() - notes.item()) > 1e-4
+        assert (
+            abs(F.cross_entropy(logits, labels, label_smoothing=alpha).item() - notes.item()) > 1e-4
+        )
 
 
 def test_smoothed_targets_and_conversion():

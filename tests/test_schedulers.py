@@ -1,4 +1,5 @@
 """Schedulers by name: closed-form curves, validation, and fit's lr sequence vs torch's scheduler alone."""
+
 from __future__ import annotations
 
 import math
@@ -47,7 +48,7 @@ def tiny_problem(seed: int = 0):
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(48, 6, generator=g)
     y = (x[:, 0] + 0.5 * torch.randn(48, generator=g) > 0).long()
-    train = [(x[i:i + 16], y[i:i + 16]) for i in range(0, 48, 16)]
+    train = [(x[i : i + 16], y[i : i + 16]) for i in range(0, 48, 16)]
     val = [(x[:24], 1 - y[:24])]  # flipped labels: the validation loss rises, so plateaus happen
     return train, val
 
@@ -79,14 +80,23 @@ def test_plateau_with_a_hand_stepped_torch_scheduler() -> None:
         lrs.append(opt.param_groups[0]["lr"])
         opt.step()
         ref.step(m)
-    assert lr_schedule("plateau", 1.0, 7, metrics=metrics, factor=0.1, patience=1).epoch_lr == pytest.approx(lrs)
+    assert lr_schedule(
+        "plateau", 1.0, 7, metrics=metrics, factor=0.1, patience=1
+    ).epoch_lr == pytest.approx(lrs)
 
 
-@pytest.mark.parametrize("name, hp, bad", [
-    ("nope", {}, "scheduler"), ("step", {"step_size": 0}, "step_size"), ("step", {"gamma": 1.5}, "gamma"),
-    ("exponential", {"gamma": -0.1}, "gamma"), ("plateau", {"factor": 1.0}, "factor"),
-    ("plateau", {"patience": -1}, "patience"), ("onecycle", {"pct_start": 1.0}, "pct_start"),
-])
+@pytest.mark.parametrize(
+    "name, hp, bad",
+    [
+        ("nope", {}, "scheduler"),
+        ("step", {"step_size": 0}, "step_size"),
+        ("step", {"gamma": 1.5}, "gamma"),
+        ("exponential", {"gamma": -0.1}, "gamma"),
+        ("plateau", {"factor": 1.0}, "factor"),
+        ("plateau", {"patience": -1}, "patience"),
+        ("onecycle", {"pct_start": 1.0}, "pct_start"),
+    ],
+)
 def test_bad_hyperparameters_refused(name: str, hp: dict, bad: str) -> None:
     with pytest.raises(ParameterError, match=repr(bad)):
         check_hyperparameters(name, **hp)

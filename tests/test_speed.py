@@ -1,9 +1,9 @@
 import torch
+from fixture_files import write_mnist_like
 from torch import nn
 
 import course_utils.data as data
 from course_utils.speed import matmul_seconds, peak_rss_mib, source_notes_loader, train_throughput
-from fixture_files import write_mnist_like
 
 
 def test_source_notes_loader_gives_normalized_per_image_batches(tmp_path, monkeypatch):

@@ -18,7 +18,9 @@ def separable_batches(n: int = 256, seed: int = 0, batch_size: int = 32) -> Batc
 
 def tiny_model() -> nn.Module:
     torch.manual_seed(0)
-    return nn.Sequential(nn.Flatten(), nn.Linear(16, 8), nn.ReLU(), nn.Dropout(0.2), nn.Linear(8, 2))
+    return nn.Sequential(
+        nn.Flatten(), nn.Linear(16, 8), nn.ReLU(), nn.Dropout(0.2), nn.Linear(8, 2)
+    )
 
 
 def test_fit_learns_and_records_history():
@@ -40,9 +42,18 @@ def test_label_transform_changes_targets_but_not_accuracy_labels():
         calls.append(len(y))
         return 1 - y
 
-    history = fit(tiny_model(), separable_batches(), epochs=3, lr=0.05, label_transform=flip_all, progress=False)
+    history = fit(
+        tiny_model(),
+        separable_batches(),
+        epochs=3,
+        lr=0.05,
+        label_transform=flip_all,
+        progress=False,
+    )
     assert sum(calls) == 3 * 256
-    assert history.last["train_acc"] < 0.2  # it learned the flipped labels, scored against the true ones
+    assert (
+        history.last["train_acc"] < 0.2
+    )  # it learned the flipped labels, scored against the true ones
 
 
 def test_evaluate_uses_eval_mode_and_restores_it():
@@ -60,7 +71,13 @@ def test_evaluate_uses_eval_mode_and_restores_it():
 
 def test_predict_proba_rows_sum_to_one_and_keep_order():
     model = tiny_model()
-    loader = Batches(torch.zeros(10, 1, 4, 4, dtype=torch.uint8), torch.zeros(10, dtype=torch.long), 3, mean=(0.0,), std=(1.0,))
+    loader = Batches(
+        torch.zeros(10, 1, 4, 4, dtype=torch.uint8),
+        torch.zeros(10, dtype=torch.long),
+        3,
+        mean=(0.0,),
+        std=(1.0,),
+    )
     probs = predict_proba(model, loader)
     assert probs.shape == (10, 2) and torch.allclose(probs.sum(1), torch.ones(10))
     assert torch.allclose(predict_logits(model, loader).softmax(1), probs)
@@ -70,7 +87,9 @@ def test_epoch_scheduler_steps_once_per_epoch_after_the_optimizer():
     model = tiny_model()
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     step = torch.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
-    history = fit(model, separable_batches(), epochs=5, optimizer=opt, scheduler=step, progress=False)
+    history = fit(
+        model, separable_batches(), epochs=5, optimizer=opt, scheduler=step, progress=False
+    )
     assert history["lr"] == pytest.approx([0.1, 0.1, 0.05, 0.05, 0.025])
 
 
@@ -82,7 +101,10 @@ def test_plateau_scheduler_needs_the_monitored_metric():
         fit(model, separable_batches(), epochs=1, optimizer=opt, scheduler=plateau, progress=False)
 
 
-@pytest.mark.parametrize("kwargs, name", [(dict(epochs=0), "epochs"), (dict(epochs=2, lr=-1.0), "lr"), (dict(epochs=2.5), "epochs")])
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [(dict(epochs=0), "epochs"), (dict(epochs=2, lr=-1.0), "lr"), (dict(epochs=2.5), "epochs")],
+)
 def test_bad_training_parameters_fail_before_training(kwargs, name):
     model = tiny_model()
     before = [p.clone() for p in model.parameters()]
@@ -92,5 +114,8 @@ def test_bad_training_parameters_fail_before_training(kwargs, name):
 
 
 def test_same_seed_same_metrics():
-    runs = [fit(tiny_model(), separable_batches(), epochs=2, lr=0.05, progress=False)["train_loss"] for _ in range(2)]
+    runs = [
+        fit(tiny_model(), separable_batches(), epochs=2, lr=0.05, progress=False)["train_loss"]
+        for _ in range(2)
+    ]
     assert runs[0] == runs[1]

@@ -1,6 +1,13 @@
 import pytest
 
-from course_utils.validation import ParameterError, check_choice, check_fraction, check_number, check_positive, check_type
+from course_utils.validation import (
+    ParameterError,
+    check_choice,
+    check_fraction,
+    check_number,
+    check_positive,
+    check_type,
+)
 
 
 def test_error_names_parameter_value_and_allowed_range():

@@ -2,12 +2,22 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import pytest
+
 from course_utils.widgets import Panel, checkbox, dropdown, panel, slider
+
+
+@pytest.fixture(autouse=True)
+def interactive(monkeypatch):
+    monkeypatch.delenv("COURSE_BATCH", raising=False)
 
 
 def test_live_panel_runs_at_creation_and_on_every_change():
     calls = []
-    p = Panel(lambda lr, opt: calls.append((lr, opt)) or lr * 2, {"lr": slider("lr", 0.1, 1e-4, 1.0, log=True), "opt": dropdown("opt", ["sgd", "adam"])})
+    p = Panel(
+        lambda lr, opt: calls.append((lr, opt)) or lr * 2,
+        {"lr": slider("lr", 0.1, 1e-4, 1.0, log=True), "opt": dropdown("opt", ["sgd", "adam"])},
+    )
     assert calls == [(0.1, "sgd")] and p.last_result == 0.2
     p.controls["lr"].value = 0.01
     p.controls["opt"].value = "adam"
@@ -16,7 +26,12 @@ def test_live_panel_runs_at_creation_and_on_every_change():
 
 def test_run_button_panel_waits_for_the_button():
     calls = []
-    p = panel(lambda n, bn: calls.append((n, bn)) or n, live=False, n=slider("n", 3, 1, 10, integer=True), bn=checkbox("bn", True))
+    p = panel(
+        lambda n, bn: calls.append((n, bn)) or n,
+        live=False,
+        n=slider("n", 3, 1, 10, integer=True),
+        bn=checkbox("bn", True),
+    )
     assert calls == [] and p.button is not None
     p.controls["n"].value = 5
     assert calls == []
@@ -27,3 +42,20 @@ def test_run_button_panel_waits_for_the_button():
 def test_sliders_report_only_on_release():
     assert slider("x", 1, 0, 2).continuous_update is False
     assert slider("k", 2, 1, 9, integer=True).value == 2
+
+
+def test_batch_runs_render_a_static_note_without_running_or_widgets(monkeypatch):
+    monkeypatch.setenv("COURSE_BATCH", "1")
+    calls = []
+    p = panel(lambda lr: calls.append(lr), lr=slider("lr", 0.1, 1e-4, 1.0, log=True), title="lr")
+    assert calls == [] and p.widget is None
+    bundle = p._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" not in bundle
+    assert "lr=0.1" in bundle["text/plain"] and "JupyterLab" in bundle["text/html"]
+    assert p.run() is None and calls == [0.1]  # tests can still call it
+
+
+def test_interactive_panels_display_as_widgets(monkeypatch):
+    monkeypatch.delenv("COURSE_BATCH", raising=False)
+    p = panel(lambda lr: lr, lr=slider("lr", 0.1, 1e-4, 1.0, log=True))
+    assert "application/vnd.jupyter.widget-view+json" in p._repr_mimebundle_()

@@ -6,6 +6,7 @@ Notebooks use: ``setup`` with parameter specs (``integer``, ``number``, ``choice
 ``table`` (printed tables), ``Panel`` / ``slider`` (widgets) and the exercise checks.
 """
 
+from . import exercises, plots, widgets
 from .config import Config, setup
 from .data import Augment, Batches, ImageDataset, load_dataset, stratified_subset, train_val_split
 from .models import build_model, count_parameters

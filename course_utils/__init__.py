@@ -16,6 +16,9 @@ from .train import EarlyStopping, History, ModelCheckpoint, evaluate, fit, predi
 from .validation import ParameterError
 
 __all__ = [
+    "exercises",
+    "plots",
+    "widgets",
     "Augment",
     "Batches",
     "Config",

@@ -54,9 +54,11 @@ def build(
     start = time.perf_counter()
     try:
         if execute:
-            names = ("COURSE_PROFILE", "COURSE_PROGRESS", "COURSE_BATCH")
+            names = ("COURSE_PROFILE", "COURSE_PROGRESS", "COURSE_BATCH", "COURSE_RESULTS_DIR")
             old = {k: os.environ.get(k) for k in names}
             os.environ.update(COURSE_PROFILE=profile, COURSE_PROGRESS="0", COURSE_BATCH="1")
+            # the committed run's results JSON: the course website's claims ledger reads them
+            os.environ["COURSE_RESULTS_DIR"] = str(py_path.parent / "results")
             try:
                 pm.execute_notebook(
                     str(tmp),

@@ -21,6 +21,7 @@ from scipy import stats
 from .validation import ParameterError, check_choice
 
 VERDICTS = ("confirmed", "refuted", "depends", "inconclusive")
+RESULTS_DIR_ENV = "COURSE_RESULTS_DIR"
 
 
 def _as_diffs(diffs: Sequence[float], name: str = "diffs") -> np.ndarray:
@@ -340,24 +341,33 @@ class Results:
         }
 
     def save(self) -> Path | None:
-        """Write the JSON atomically to ``path``; returns the path (None when no path was given)."""
-        if self.path is None:
+        """Write the JSON atomically to ``path``; returns the path (None when no path was given).
+
+        Without a path, ``$COURSE_RESULTS_DIR`` (set by ``make notebooks``, so the committed
+        notebooks' results feed the course website's claims ledger) gives ``<dir>/<notebook>.json``.
+        """
+        path = self.path
+        if path is None and os.environ.get(RESULTS_DIR_ENV):
+            path = Path(os.environ[RESULTS_DIR_ENV]) / f"{self.notebook}.json"
+        if path is None:
             print(
                 f"results of {self.notebook}: {len(self.metrics)} metrics, {len(self.claims)} claims "
                 "(not saved: results_path is None)"
             )
             return None
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, suffix=".tmp")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
         try:
             with os.fdopen(fd, "w") as f:
                 json.dump(self.as_dict(), f, indent=2)
-            os.replace(tmp, self.path)
+            os.replace(tmp, path)
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
-        print(f"results saved to {self.path}")
-        return self.path
+        print(
+            f"results saved to {path.name}: {len(self.metrics)} metrics, {len(self.claims)} claims"
+        )
+        return path
 
 
 def load_results(path: str | os.PathLike) -> dict[str, Any]:

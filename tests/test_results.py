@@ -158,3 +158,9 @@ def test_collect_sorts_and_tables_escape_and_align(tmp_path, capsys):
     assert md.splitlines() == ["| x | y |", "|---|---|", "| a\\|b | 0.1235 |"]
     text = table([{"name": "sgd", "acc": 0.912345}, {"name": "adam", "acc": 0.9}])
     assert text.splitlines()[0].split() == ["name", "acc"] and "0.9123" in capsys.readouterr().out
+
+
+def test_without_a_path_the_results_dir_variable_decides(tmp_path, monkeypatch):
+    monkeypatch.setenv("COURSE_RESULTS_DIR", str(tmp_path / "committed"))
+    path = Results("07_label_smoothing").save()
+    assert path == tmp_path / "committed" / "07_label_smoothing.json" and path.is_file()

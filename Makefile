@@ -6,13 +6,14 @@ KERNEL_NAME ?= nn-training-course
 RUN_ARGS ?=
 NB ?=
 
-.PHONY: setup run test lint lab bench notebooks data clean-runs
+.PHONY: setup run test lint lab bench notebooks data mathjax book clean-runs
 
 setup:
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
 	@$(MAKE) --no-print-directory data
+	@$(MAKE) --no-print-directory mathjax
 	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL_NAME) --display-name "NN training course (.venv)" >/dev/null
 	@echo "setup done: $(VENV) ready, Jupyter kernel '$(KERNEL_NAME)' registered"
 
@@ -23,6 +24,16 @@ data:
 		(apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist >/dev/null) || echo "apt-get could not install dataset-fashion-mnist; trying a download next"; \
 	fi
 	$(PY) -m course_utils data fashion_mnist
+
+# MathJax for the offline course website: Debian's libjs-mathjax where apt-get and root are available.
+mathjax:
+	@if [ ! -f /usr/share/javascript/mathjax/MathJax.js ] && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		(apt-get update -qq && apt-get install -y -qq libjs-mathjax >/dev/null) || echo "apt-get could not install libjs-mathjax; make book will say what is missing"; \
+	fi
+
+# The course website from the committed notebooks (not executed), offline: book/_build/html.
+book: setup
+	$(PY) -m course_utils.book
 
 run: setup
 	$(PY) -m course_utils run $(RUN_ARGS)

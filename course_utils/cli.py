@@ -8,6 +8,7 @@ import json
 import os
 import sys
 import time
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -154,29 +155,221 @@ def parse_overrides(notebooks: list[Path], pairs: list[list[str]]) -> dict[Path,
     return per_notebook
 
 
+MARKERS = {"ok": "OK", "failed": "FAILED", "interrupted": "INTERRUPTED", "timed_out": "TIMED_OUT"}
+EXIT_CODES = {"ok": 0, "failed": 1, "interrupted": 130, "timed_out": 124}
+STATE_WORDS = {
+    "ok": "ok",
+    "failed": "failed",
+    "interrupted": "interrupted",
+    "timed_out": "timed out",
+}
+INCOMPLETE = "INCOMPLETE"
+
+
 def new_run_folder(out: str | None, profile: str | None) -> Path:
-    """A new folder for this run; an existing non-empty folder is never reused."""
+    """A new folder for this run (an existing non-empty folder is never reused), holding an
+    ``INCOMPLETE`` marker until the run ends (then exactly one of OK, FAILED, INTERRUPTED,
+    TIMED_OUT replaces it)."""
     if out is not None:
         folder = Path(out)
-        if folder.exists() and any(folder.iterdir()):
+        if folder.exists() and not folder.is_dir():
             raise CLIError(
-                f"--out {out!r} already exists and is not empty; choose a new folder (nothing was overwritten)"
+                f"--out {out!r} is a file, not a folder; give the path of a new (or empty) folder"
             )
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    for i in range(1000):
-        folder = (
-            RUNS / f"{stamp}-{profile or 'auto'}"
-            if i == 0
-            else RUNS / f"{stamp}-{profile or 'auto'}-{i}"
-        )
         try:
-            folder.mkdir(parents=True, exist_ok=False)
-            return folder
-        except FileExistsError:
+            if folder.is_dir() and any(folder.iterdir()):
+                raise CLIError(
+                    f"--out {out!r} already exists and is not empty; choose a new folder "
+                    "(nothing was overwritten)"
+                )
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CLIError(
+                f"--out {out!r}: cannot create the run folder ({exc.strerror or exc}); "
+                "choose a folder you can write to"
+            ) from None
+    else:
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        for i in range(1000):
+            folder = RUNS / (f"{stamp}-{profile or 'auto'}" + (f"-{i}" if i else ""))
+            try:
+                folder.mkdir(parents=True, exist_ok=False)
+                break
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                raise CLIError(
+                    f"cannot create a run folder under {RUNS} ({exc.strerror or exc}); "
+                    "choose one with --out"
+                ) from None
+        else:
+            raise CLIError(f"could not create a new run folder under {RUNS}")
+    try:
+        (folder / INCOMPLETE).write_text(
+            f"run started {datetime.now().isoformat(timespec='seconds')} (pid {os.getpid()}); "
+            "while this file is here the run has not ended (or was killed)\n"
+        )
+    except OSError as exc:
+        raise CLIError(
+            f"the run folder {folder} is not writable ({exc.strerror or exc}); choose another --out"
+        ) from None
+    return folder
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """How a run ended: ``state`` is ok, failed, interrupted or timed_out; ``message`` the one line."""
+
+    folder: Path
+    state: str
+    message: str
+
+    @property
+    def ok(self) -> bool:
+        return self.state == "ok"
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.state]
+
+    def __iter__(self):  # ``folder, ok = run_course(...)`` keeps working
+        return iter((self.folder, self.ok))
+
+
+def check_before_running(
+    notebooks: list[Path],
+    pairs: list[list[str]],
+    overrides: dict[Path, dict[str, Any]],
+    kernel: str = "python3",
+) -> None:
+    """Refuse what can be checked before a kernel starts: ``$COURSE_PROFILE``, ``results_path``,
+    the kernel name, and an explicit data folder (``-p data_dir`` or ``$COURSE_DATA_DIR``)
+    lacking the dataset's files."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    from .config import profile_from_env
+    from .data import DATA_ENV, find_files
+
+    profile_from_env()
+    specs = KernelSpecManager()
+    try:
+        specs.get_kernel_spec(kernel)
+    except NoSuchKernel:
+        known = ", ".join(sorted(specs.find_kernel_specs())) or "none"
+        raise CLIError(
+            f"--kernel {kernel!r} is not an installed Jupyter kernel; known: {known}"
+        ) from None
+    if any(name == "results_path" for name, _ in pairs):
+        raise CLIError(
+            "-p results_path cannot be set here: the runner writes each notebook's results to "
+            "<run folder>/results/<notebook>.json (choose the run folder with --out); to write "
+            "them elsewhere, run the notebook with papermill directly"
+        )
+    checked: set[tuple[str, str | None]] = set()
+    for nb in notebooks:
+        declared = {p.name: p.default for p in notebook_parameters(nb)}
+        if "dataset" not in declared:
             continue
-    raise CLIError("could not create a new run folder under runs/")
+        values = overrides[nb]
+        if values.get("data_dir") is not None:
+            values["data_dir"] = str(Path(values["data_dir"]).expanduser().resolve())
+        data_dir = values.get("data_dir", declared.get("data_dir"))
+        dataset = values.get("dataset", declared["dataset"])
+        if (data_dir is None and not os.environ.get(DATA_ENV)) or (dataset, data_dir) in checked:
+            continue
+        checked.add((dataset, data_dir))
+        if data_dir is not None and not Path(data_dir).is_dir():
+            raise ParameterError(
+                f"parameter 'data_dir' got {data_dir!r}; allowed: an existing folder or None"
+            )
+        find_files(dataset, data_dir)  # a DatasetUnavailableError names the missing files
+
+
+def classify(exc: BaseException, nb: Path, folder: Path) -> tuple[str, dict[str, Any]]:
+    """``(state, failure record)`` for an exception that ended a notebook's execution."""
+    import errno
+    import traceback
+
+    import papermill as pm
+
+    from .execution import CellStopped, RunStopped
+
+    failure: dict[str, Any] = {
+        "notebook": nb.stem,
+        "cell_index": None,
+        "execution_count": None,
+        "error": "",
+        "output": str(folder / nb.name),
+    }
+    if isinstance(exc, pm.PapermillExecutionError):
+        failure.update(
+            cell_index=exc.cell_index,
+            execution_count=exc.exec_count,
+            error=f"{exc.ename}: {exc.evalue}",
+        )
+        return "failed", failure
+    if isinstance(exc, CellStopped):
+        failure.update(
+            cell_index=exc.cell_index, execution_count=exc.execution_count, error=str(exc)
+        )
+        return ("timed_out" if exc.kind == "timeout" else "failed"), failure
+    if isinstance(exc, KeyboardInterrupt):
+        cell = getattr(exc, "course_cell", (None, None))
+        signame = exc.signame if isinstance(exc, RunStopped) else "SIGINT"
+        failure.update(cell_index=cell[0], execution_count=cell[1], error=f"stopped by {signame}")
+        return "interrupted", failure
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        failure["error"] = str(exc)
+        return "failed", failure
+    if isinstance(exc, RuntimeError) and "didn't respond" in str(exc):
+        failure["error"] = f"the kernel did not start: {exc} (is the machine overloaded?)"
+        return "failed", failure
+    failure["error"] = f"the runner failed: {type(exc).__name__}: {exc}"
+    with suppress(OSError):
+        (folder / "runner-error.txt").write_text("".join(traceback.format_exception(exc)))
+        failure["error"] += f" (traceback in {folder / 'runner-error.txt'})"
+    return "failed", failure
+
+
+def summary_line(
+    state: str, failure: dict[str, Any] | None, folder: Path, statuses: list[dict[str, Any]]
+) -> str:
+    """The one line the user sees: what happened, which notebook and cell, where the folder is."""
+    where = f"run folder {folder} (report.md)"
+    if state == "ok" or failure is None:
+        seconds = sum(s["seconds"] for s in statuses)
+        return f"OK: {len(statuses)} notebook(s) ran in {seconds:.0f} s; {where}"
+    cell = ""
+    if failure.get("cell_index") is not None:
+        cell = f", cell {failure['cell_index']}"
+        if failure.get("execution_count") is not None:
+            cell += f" (execution count {failure['execution_count']})"
+    if state == "timed_out":
+        return (
+            f"TIMED OUT: notebook {failure['notebook']}: {failure['error']} "
+            f"(change the limit with --cell-timeout S); {where}"
+        )
+    if state == "interrupted":
+        return (
+            f"INTERRUPTED ({failure['error']}): notebook {failure['notebook']}{cell} was running; "
+            f"what finished is in the {where}"
+        )
+    return f"FAILED: notebook {failure['notebook']}{cell}: {failure['error']}; {where}"
+
+
+def set_marker(folder: Path, state: str, line: str) -> None:
+    """Replace ``INCOMPLETE`` by the marker of ``state`` (OK, FAILED, INTERRUPTED, TIMED_OUT)."""
+    from .execution import atomic_write
+
+    marker, incomplete = folder / MARKERS[state], folder / INCOMPLETE
+    try:
+        atomic_write(marker, line + "\n")
+    except OSError:  # a full disk: at least the name says how the run ended
+        with suppress(OSError):
+            os.replace(incomplete, marker)
+        return
+    with suppress(FileNotFoundError):
+        incomplete.unlink()
 
 
 def run_course(
@@ -185,16 +378,20 @@ def run_course(
     pairs: list[list[str]],
     out: str | None,
     kernel: str = "python3",
-) -> tuple[Path, bool]:
-    """Execute notebooks with papermill into a new run folder; returns ``(folder, all_ok)``."""
-    import logging
+    cell_timeout: int | None = None,
+) -> RunOutcome:
+    """Execute notebooks with papermill into a new run folder and say how the run ended.
 
-    import papermill as pm
+    Everything checkable is refused before a kernel starts (CLIError, ParameterError, a data
+    error). Then every end, normal or not (a cell error, a cell over its time limit, a dead
+    kernel, SIGINT/SIGTERM, a full disk, a runner error), leaves ``report.md``, ``status.json``
+    and one marker file, and the kernel shut down.
+    """
     from tqdm.auto import tqdm
 
-    # Parameters are checked above against the annotated parameters cell; papermill's own
-    # inspector cannot read ``float | None`` annotations and would warn about them.
-    logging.getLogger("papermill").setLevel(logging.ERROR)
+    from .config import resolve_profile
+    from .execution import RunStopped, cell_timeout_for, execute_notebook, stop_on_signals
+
     os.environ.setdefault("COURSE_PROGRESS", "0")  # no per-epoch widgets in executed notebooks
     os.environ.setdefault("COURSE_BATCH", "1")  # panels render as static text (no widget comms)
 
@@ -202,42 +399,64 @@ def run_course(
     if not notebooks:
         raise CLIError(f"no notebooks found in {NOTEBOOKS}")
     overrides = parse_overrides(notebooks, pairs + ([["profile", profile]] if profile else []))
+    check_before_running(notebooks, pairs, overrides, kernel)
+    timeouts = {}
+    for nb in notebooks:
+        declared = {p.name: p.default for p in notebook_parameters(nb)}
+        nb_profile = resolve_profile(overrides[nb].get("profile", declared.get("profile", "auto")))
+        timeouts[nb] = cell_timeout_for(nb_profile, cell_timeout)
     folder = new_run_folder(out, profile)
     results_dir = folder / "results"
-    results_dir.mkdir()
-    statuses: list[dict[str, Any]] = []
-    failure: dict[str, Any] | None = None
-    for nb in tqdm(notebooks, desc="notebooks", unit="nb"):
-        params = dict(overrides[nb])
-        if "results_path" in {p.name for p in notebook_parameters(nb)}:
-            params["results_path"] = str((results_dir / f"{nb.stem}.json").resolve())
-        start = time.perf_counter()
-        status = {"notebook": nb.stem, "status": "ok", "seconds": 0.0}
+    statuses = [{"notebook": nb.stem, "status": "not run", "seconds": 0.0} for nb in notebooks]
+    state, failure = "ok", None
+    with stop_on_signals() as signals:
         try:
-            pm.execute_notebook(
-                str(nb),
-                str(folder / nb.name),
-                parameters=params,
-                cwd=str(nb.parent),
-                kernel_name=kernel,
-                progress_bar=False,
-                log_output=False,
-            )
-        except pm.PapermillExecutionError as exc:
-            status["status"] = "failed"
+            results_dir.mkdir()
+            for i, nb in enumerate(tqdm(notebooks, desc="notebooks", unit="nb")):
+                params = dict(overrides[nb])
+                if "results_path" in {p.name for p in notebook_parameters(nb)}:
+                    params["results_path"] = str((results_dir / f"{nb.stem}.json").resolve())
+                statuses[i]["status"] = "running"
+                start = time.perf_counter()
+                try:
+                    execute_notebook(
+                        nb,
+                        folder / nb.name,
+                        params,
+                        cwd=nb.parent,
+                        kernel=kernel,
+                        cell_timeout=timeouts[nb],
+                        kernel_log=folder / "kernel.log",
+                    )
+                    statuses[i]["status"] = "ok"
+                except BaseException as exc:  # noqa: BLE001 - every end is recorded
+                    state, failure = classify(exc, nb, folder)
+                    statuses[i]["status"] = STATE_WORDS[state]
+                finally:
+                    statuses[i]["seconds"] = round(time.perf_counter() - start, 1)
+                if state != "ok":
+                    break
+        except RunStopped as exc:  # between notebooks
+            state = "interrupted"
+            stopped = next((s for s in statuses if s["status"] == "running"), statuses[0])
+            stopped["status"] = "interrupted"
             failure = {
-                "notebook": nb.stem,
-                "cell_index": exc.cell_index,
-                "execution_count": exc.exec_count,
-                "error": f"{exc.ename}: {exc.evalue}",
-                "output": str(folder / nb.name),
+                "notebook": stopped["notebook"],
+                "cell_index": None,
+                "execution_count": None,
+                "error": f"stopped by {exc.signame}",
+                "output": str(folder / f"{stopped['notebook']}.ipynb"),
             }
-        status["seconds"] = round(time.perf_counter() - start, 1)
-        statuses.append(status)
-        if failure:
-            break
-    write_report(folder, statuses, failure, profile)
-    return folder, failure is None
+        except OSError as exc:  # the results folder could not be made
+            state, failure = classify(exc, notebooks[0], folder)
+        signals["signal"] = signals["signal"] or "(finishing)"  # later signals: finish first
+        line = summary_line(state, failure, folder, statuses)
+        try:
+            write_report(folder, statuses, failure, profile, state=state, message=line)
+        except Exception as exc:  # noqa: BLE001 - a full disk must not hide how the run ended
+            line += f" [report.md/status.json could not be written: {exc}]"
+        set_marker(folder, state, line)
+    return RunOutcome(folder, state, line)
 
 
 def write_report(
@@ -245,8 +464,13 @@ def write_report(
     statuses: list[dict[str, Any]],
     failure: dict[str, Any] | None,
     profile: str | None,
+    state: str | None = None,
+    message: str = "",
 ) -> Path:
-    """``report.md`` (status, run time, metrics, claims per notebook, then the claims ledger) and ``status.json``."""
+    """``report.md`` (status, run time, metrics, claims per notebook, then the claims ledger) and
+    ``status.json``, both written atomically; ``state`` defaults to failed/ok from ``failure``."""
+    from .execution import atomic_write
+
     results = {r["notebook"]: r for r in collect(folder / "results")}
     rows, ledger = [], []
     for s in statuses:
@@ -261,20 +485,23 @@ def write_report(
             }
         )
         ledger += [{"notebook": s["notebook"], **c} for c in r["claims"]]
-    state = "failed" if failure else "ok"
+    state = state or ("failed" if failure else "ok")
     lines = [
         f"# Course run {folder.name}",
         "",
-        f"- status: **{state}**",
+        f"- status: **{STATE_WORDS[state]}**",
         f"- profile: {profile or 'notebook default (auto)'}",
         f"- total run time: {sum(s['seconds'] for s in statuses):.1f} s",
         "",
     ]
     if failure:
+        cell = "" if failure["cell_index"] is None else f", cell {failure['cell_index']}"
+        if failure["cell_index"] is not None and failure["execution_count"] is not None:
+            cell += f" (execution count {failure['execution_count']})"
+        error = failure["error"] if "`" in failure["error"] else f"`{failure['error']}`"
         lines += [
-            f"**Failed**: notebook `{failure['notebook']}`, cell {failure['cell_index']} "
-            f"(execution count {failure['execution_count']}): `{failure['error']}`. "
-            f"Executed notebook: `{failure['output']}`",
+            f"**{STATE_WORDS[state].capitalize()}**: notebook `{failure['notebook']}`{cell}: "
+            f"{error}. Executed notebook (as far as it ran): `{failure['output']}`",
             "",
         ]
     lines += [
@@ -306,16 +533,15 @@ def write_report(
             "measured",
         ]
         lines += [markdown_table(ledger, columns), ""]
-    report = folder / "report.md"
-    report.write_text("\n".join(lines))
-    (folder / "status.json").write_text(
-        json.dumps({"status": state, "failure": failure, "notebooks": statuses}, indent=2)
-    )
-    if failure:
-        (folder / "FAILED").write_text(
-            f"{failure['notebook']} cell {failure['cell_index']}: {failure['error']}\n"
-        )
-    return report
+    status = {
+        "status": state,
+        "exit_code": EXIT_CODES[state],
+        "message": message,
+        "failure": failure,
+        "notebooks": statuses,
+    }
+    atomic_write(folder / "status.json", json.dumps(status, indent=2))
+    return atomic_write(folder / "report.md", "\n".join(lines))
 
 
 VERDICT_COLOURS = {
@@ -376,16 +602,61 @@ def cmd_data(names: list[str]) -> None:
         print(load_dataset(name))
 
 
-def cmd_build(names: list[str], profile: str, execute: bool) -> None:
+def cmd_build(
+    names: list[str], profile: str, execute: bool, cell_timeout: int | None = None
+) -> int:
+    """Build notebooks; a failure, a cell over its time limit or an interrupt is one line and
+    leaves the stored ``.ipynb`` unchanged. Returns the exit code (0, 1, 124, 130)."""
+    import papermill as pm
+
+    from .execution import CellStopped, stop_on_signals
     from .notebooks import build
 
     sources = [resolve_notebook(n, ".py") for n in names] if names else course_notebooks(".py")
     for py in sources:
+        name = py.with_suffix(".ipynb").name
         print(
-            f"building {py.with_suffix('.ipynb').name} (profile {profile if execute else 'none: not executed'}) ...",
+            f"building {name} (profile {profile if execute else 'none: not executed'}) ...",
             flush=True,
         )
-        print(f"  done in {build(py, profile, execute):.1f} s", flush=True)
+        unchanged = f"{name} was left unchanged"
+        with stop_on_signals():
+            try:
+                seconds = build(py, profile, execute, cell_timeout=cell_timeout)
+            except pm.PapermillExecutionError as exc:
+                print(
+                    f"FAILED: building {name}: cell {exc.cell_index}: {exc.ename}: {exc.evalue}; "
+                    + unchanged,
+                    file=sys.stderr,
+                )
+                return 1
+            except CellStopped as exc:
+                word = "TIMED OUT" if exc.kind == "timeout" else "FAILED"
+                print(f"{word}: building {name}: {exc}; {unchanged}", file=sys.stderr)
+                return 124 if exc.kind == "timeout" else 1
+            except KeyboardInterrupt as exc:
+                how = getattr(exc, "signame", "SIGINT")
+                print(f"INTERRUPTED ({how}): building {name}; {unchanged}", file=sys.stderr)
+                return 130
+        print(f"  done in {seconds:.1f} s", flush=True)
+    return 0
+
+
+def seconds_arg(text: str) -> int:
+    """``--cell-timeout``: a whole number of seconds >= 0 (0 means no limit)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of seconds") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative; give seconds >= 0 (0: no limit)")
+    return value
+
+
+CELL_TIMEOUT_HELP = (
+    "stop the run when one cell runs longer than S seconds (default per profile: smoke 300, "
+    "cpu 900, gpu none, or $COURSE_CELL_TIMEOUT when set; 0: no limit)"
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -415,6 +686,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", default=None, help="run folder (new or empty); default runs/<timestamp>-<profile>"
     )
     run.add_argument("--kernel", default="python3", help="Jupyter kernel name")
+    run.add_argument(
+        "--cell-timeout", type=seconds_arg, default=None, metavar="S", help=CELL_TIMEOUT_HELP
+    )
     params = sub.add_parser("params", help="list a notebook's parameters with defaults and types")
     params.add_argument("notebook")
     data = sub.add_parser(
@@ -432,6 +706,12 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument(
         "--no-execute", action="store_true", help="only write the .ipynb, without outputs"
     )
+    build.add_argument(
+        "--cell-timeout", type=seconds_arg, default=None, metavar="S", help=CELL_TIMEOUT_HELP
+    )
+    from .sweep import add_parser as add_sweep_parser
+
+    add_sweep_parser(sub)
     return parser
 
 
@@ -443,21 +723,26 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "data":
             cmd_data(args.datasets)
         elif args.command == "build":
-            cmd_build(args.notebooks, args.profile, not args.no_execute)
+            return cmd_build(args.notebooks, args.profile, not args.no_execute, args.cell_timeout)
+        elif args.command == "sweep":
+            from .sweep import cmd_sweep
+
+            return cmd_sweep(args)
         else:
-            folder, ok = run_course(
-                args.notebooks, args.profile, args.parameter, args.out, args.kernel
+            outcome = run_course(
+                args.notebooks,
+                args.profile,
+                args.parameter,
+                args.out,
+                args.kernel,
+                args.cell_timeout,
             )
-            print(f"run folder: {folder}\nreport: {folder / 'report.md'}")
-            if not ok:
-                status = json.loads((folder / "status.json").read_text())["failure"]
-                print(
-                    f"FAILED: notebook {status['notebook']}, cell {status['cell_index']} "
-                    f"(execution count {status['execution_count']}): {status['error']}",
-                    file=sys.stderr,
-                )
-                return 1
+            print(outcome.message, file=sys.stdout if outcome.ok else sys.stderr)
+            return outcome.exit_code
     except (CLIError, ParameterError, DataFileError, DatasetUnavailableError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # before any notebook ran (e.g. while checking parameters)
+        print("interrupted before any notebook ran; nothing was written", file=sys.stderr)
+        return 130
     return 0

@@ -60,20 +60,26 @@ class Config:
         )
 
 
+def profile_from_env() -> str | None:
+    """``$COURSE_PROFILE`` checked (a ParameterError names the variable), or None when unset."""
+    env = os.environ.get(PROFILE_ENV)
+    if not env:
+        return None
+    if env not in PROFILES:
+        raise ParameterError(
+            f"environment variable {PROFILE_ENV} is {env!r}; allowed: one of "
+            + ", ".join(repr(p) for p in PROFILES)
+            + f" (or unset it to pick {'gpu' if torch.cuda.is_available() else 'cpu'})"
+        )
+    return env
+
+
 def resolve_profile(profile: str) -> str:
     """Turn ``auto`` into a concrete profile: ``$COURSE_PROFILE`` if set, else gpu with CUDA, else cpu."""
     check_choice("profile", profile, PROFILE_CHOICES)
     if profile != "auto":
         return profile
-    env = os.environ.get(PROFILE_ENV)
-    if env:
-        if env not in PROFILES:
-            raise ParameterError(
-                f"environment variable {PROFILE_ENV} is {env!r}; allowed: one of "
-                + ", ".join(repr(p) for p in PROFILES)
-            )
-        return env
-    return "gpu" if torch.cuda.is_available() else "cpu"
+    return profile_from_env() or ("gpu" if torch.cuda.is_available() else "cpu")
 
 
 def available_cores() -> int:

@@ -1,9 +1,11 @@
 """Real datasets as in-memory uint8 tensors, found offline first.
 
-Fashion-MNIST is looked for, in order, in: an explicit ``data_dir``; ``$COURSE_DATA_DIR``;
-the project's ``data/`` folder; the Debian package ``dataset-fashion-mnist``
-(``/usr/share/datasets/fashion-mnist``); then downloaded with torchvision into ``data/``.
-MNIST and CIFAR-10 use the same folders (without the Debian one).
+Fashion-MNIST is looked for in an explicit ``data_dir`` (or else ``$COURSE_DATA_DIR``), which is
+then used exactly: a folder lacking files is an error naming them, never a silent switch to
+another copy. Without one: the project's ``data/`` folder; the Debian package
+``dataset-fashion-mnist`` (``/usr/share/datasets/fashion-mnist``); then a torchvision download
+into ``data/`` (announced, with a network timeout). MNIST and CIFAR-10 use the same folders
+(without the Debian one).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import gzip
 import os
 import pickle
 import shutil
+import socket
 import struct
 import tempfile
 from dataclasses import dataclass, field
@@ -25,6 +28,8 @@ from .validation import ParameterError, check_choice
 PROJECT_DATA = Path(__file__).resolve().parent.parent / "data"
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 DATA_ENV = "COURSE_DATA_DIR"
+# Seconds a download may wait for the network before it fails (per connection attempt or read).
+DOWNLOAD_TIMEOUT = float(os.environ.get("COURSE_DOWNLOAD_TIMEOUT", "30"))
 
 IDX_FILES = {
     "train_x": "train-images-idx3-ubyte",
@@ -131,6 +136,12 @@ def channel_stats(x: torch.Tensor) -> tuple[tuple[float, ...], tuple[float, ...]
 
 
 # ---------------------------------------------------------------- file formats
+REPLACE_ADVICE = (
+    "Replace it with a good copy: delete it and run `python -m course_utils data <dataset>` "
+    "(which finds or downloads the dataset), or point data_dir at another complete copy"
+)
+
+
 def read_idx(path: str | os.PathLike) -> np.ndarray:
     """Read an IDX file of unsigned bytes (plain or gzipped), checking header and size."""
     path = Path(path)
@@ -140,22 +151,33 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
             raw = f.read()
     except (OSError, EOFError) as exc:
         raise DataFileError(
-            f"{path}: cannot be read ({exc}); the file is truncated or corrupt, delete it and fetch it again"
+            f"{path}: cannot be read ({exc}); the file is truncated or corrupt. {REPLACE_ADVICE}"
         ) from exc
+    if raw[:2] == b"\x1f\x8b":
+        raise DataFileError(
+            f"{path}: the file is gzip-compressed but its name does not end in .gz; "
+            f"rename it to {path.name}.gz (or unpack it with gunzip)"
+        )
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
-        raise DataFileError(f"{path}: not an IDX file (bad magic number)")
+        raise DataFileError(
+            f"{path}: not an IDX file (bad magic number: it starts with "
+            f"{raw[:4].hex(' ') or 'nothing'}, an IDX file with 00 00 08). {REPLACE_ADVICE}"
+        )
     if raw[2] != 0x08:
-        raise DataFileError(f"{path}: IDX data type 0x{raw[2]:02x} is not unsigned byte (0x08)")
+        raise DataFileError(
+            f"{path}: IDX data type 0x{raw[2]:02x} is not unsigned byte (0x08). {REPLACE_ADVICE}"
+        )
     ndim = raw[3]
     header = 4 + 4 * ndim
     if len(raw) < header:
-        raise DataFileError(f"{path}: truncated IDX header")
+        raise DataFileError(f"{path}: truncated IDX header. {REPLACE_ADVICE}")
     dims = struct.unpack(f">{ndim}I", raw[4:header])
     expected = int(np.prod(dims))
     if len(raw) - header != expected:
         raise DataFileError(
             f"{path}: IDX header promises {expected} bytes of data for shape {dims} "
-            f"but the file holds {len(raw) - header}; the file is truncated or corrupt"
+            f"but the file holds {len(raw) - header}; the file is truncated or corrupt. "
+            + REPLACE_ADVICE
         )
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims).copy()
 
@@ -168,7 +190,7 @@ def read_cifar_batch(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
             batch = pickle.load(f, encoding="bytes")
     except Exception as exc:  # pickle raises many kinds on bad input
         raise DataFileError(
-            f"{path}: not a readable CIFAR-10 batch ({type(exc).__name__}: {exc})"
+            f"{path}: not a readable CIFAR-10 batch ({type(exc).__name__}: {exc}). {REPLACE_ADVICE}"
         ) from exc
     if not isinstance(batch, dict) or b"data" not in batch or b"labels" not in batch:
         raise DataFileError(f"{path}: CIFAR-10 batch lacks the b'data' and b'labels' entries")
@@ -182,15 +204,26 @@ def read_cifar_batch(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
 
 
 # ---------------------------------------------------------------- locating files
-def candidate_roots(data_dir: str | os.PathLike | None = None) -> list[Path]:
-    """Folders searched for datasets, in order."""
-    roots = []
+def explicit_root(data_dir: str | os.PathLike | None = None) -> tuple[Path, str] | None:
+    """The folder the user named (``data_dir``, else ``$COURSE_DATA_DIR``) and how, or None."""
     if data_dir is not None:
-        roots.append(Path(data_dir))
+        return Path(data_dir), "data_dir"
     if os.environ.get(DATA_ENV):
-        roots.append(Path(os.environ[DATA_ENV]))
-    roots.append(PROJECT_DATA)
-    return roots
+        return Path(os.environ[DATA_ENV]), f"${DATA_ENV}"
+    return None
+
+
+def candidate_roots(data_dir: str | os.PathLike | None = None) -> list[Path]:
+    """Folders searched for datasets: the explicit one alone, else the project's ``data/``."""
+    explicit = explicit_root(data_dir)
+    return [explicit[0]] if explicit else [PROJECT_DATA]
+
+
+def expected_files(name: str) -> list[str]:
+    """File names of dataset ``name`` (IDX files may also be gzipped, ``.gz``)."""
+    if name == "cifar10":
+        return [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
+    return list(IDX_FILES.values())
 
 
 def _idx_path(folder: Path, stem: str) -> Path | None:
@@ -200,51 +233,133 @@ def _idx_path(folder: Path, stem: str) -> Path | None:
     return None
 
 
+def _scan(name: str, folder: Path) -> tuple[dict[str, Path], list[str]]:
+    """``(found, missing)``: the dataset's files present in ``folder`` and the names missing."""
+    if name == "cifar10":
+        found = {f: folder / f for f in expected_files(name) if (folder / f).is_file()}
+        return found, [f for f in expected_files(name) if f not in found]
+    paths = {key: _idx_path(folder, stem) for key, stem in IDX_FILES.items()}
+    found = {key: path for key, path in paths.items() if path is not None}
+    return found, [IDX_FILES[key] for key, path in paths.items() if path is None]
+
+
+def _where(name: str, root: Path) -> str:
+    subs = [root / sub if sub else root for sub in LAYOUTS[name]]
+    return ", ".join(str(s) for s in subs)
+
+
+def _expected_text(name: str) -> str:
+    gz = " (each may be gzipped, .gz)" if name != "cifar10" else ""
+    return ", ".join(expected_files(name)) + gz
+
+
+def incomplete_message(name: str, root: Path, how: str, best: tuple[Path, list[str]] | None) -> str:
+    if not root.is_dir():
+        head = f"{how} {root} is not an existing folder"
+    elif best is None:
+        head = f"{how} {root} holds none of the files of dataset {name!r}"
+    else:
+        folder, missing = best
+        head = f"{how} {root} lacks files of dataset {name!r}: {', '.join(missing)} missing in {folder}"
+    return "\n".join(
+        [
+            head + " (a folder you name is used exactly; no other copy is swapped in).",
+            f"Expected files: {_expected_text(name)}, in one of: {_where(name, root)}.",
+            "Ways to fix it:",
+            "  - put the missing files there",
+            f"  - pass data_dir=... (or set {DATA_ENV}=...) to a folder holding a complete copy",
+            f"  - unset data_dir and {DATA_ENV} to use the default places "
+            f"({PROJECT_DATA}, the Debian package, or a download)",
+        ]
+    )
+
+
 def find_files(
     name: str, data_dir: str | os.PathLike | None = None
 ) -> tuple[Path, dict[str, Path]] | None:
-    """Return ``(folder, files)`` for the first complete local copy of dataset ``name``, or None."""
+    """``(folder, files)`` of the first complete local copy of dataset ``name``, or None.
+
+    An explicit folder (``data_dir`` or ``$COURSE_DATA_DIR``) is the only one searched, and one
+    lacking files raises DatasetUnavailableError naming them (never a silent fallback).
+    """
     check_choice("dataset", name, CLASSES)
-    folders = [root / sub for root in candidate_roots(data_dir) for sub in LAYOUTS[name]]
+    explicit = explicit_root(data_dir)
+    if explicit is not None:
+        root, how = explicit
+        best: tuple[Path, list[str]] | None = None
+        for sub in LAYOUTS[name]:
+            folder = root / sub
+            if not folder.is_dir():
+                continue
+            found, missing = _scan(name, folder)
+            if not missing:
+                return folder, found
+            if found and (best is None or len(missing) < len(best[1])):
+                best = (folder, missing)
+        raise DatasetUnavailableError(incomplete_message(name, root, how, best))
+    folders = [PROJECT_DATA / sub for sub in LAYOUTS[name]]
     if name == "fashion_mnist":
         folders.append(DEBIAN_FASHION_MNIST)
     for folder in folders:
-        if not folder.is_dir():
-            continue
-        if name == "cifar10":
-            files = {f"data_batch_{i}": folder / f"data_batch_{i}" for i in range(1, 6)}
-            files["test_batch"] = folder / "test_batch"
-            if all(p.is_file() for p in files.values()):
-                return folder, files
-            continue
-        found = {key: _idx_path(folder, stem) for key, stem in IDX_FILES.items()}
-        if all(found.values()):
-            return folder, found  # type: ignore[return-value]
+        if folder.is_dir():
+            found, missing = _scan(name, folder)
+            if not missing:
+                return folder, found
     return None
 
 
+def download_source(name: str) -> str:
+    """Where torchvision downloads dataset ``name`` from (its first mirror)."""
+    import torchvision.datasets as tvd
+
+    cls = getattr(tvd, TORCHVISION_CLASSES[name])
+    mirrors = getattr(cls, "mirrors", None)
+    return mirrors[0] if mirrors else getattr(cls, "url", "torchvision's servers")
+
+
 def download(name: str, root: str | os.PathLike | None = None) -> Path:
-    """Download ``name`` with torchvision into ``root`` (default: the project's ``data/``)."""
+    """Download ``name`` with torchvision into ``root`` (default: the project's ``data/``).
+
+    Says what it downloads from where, and gives up when the network does not answer within
+    ``DOWNLOAD_TIMEOUT`` seconds (per connection attempt or read) instead of hanging.
+    """
     import torchvision.datasets as tvd
 
     root = Path(root) if root is not None else PROJECT_DATA
     root.mkdir(parents=True, exist_ok=True)
     cls = getattr(tvd, TORCHVISION_CLASSES[name])
+    print(
+        f"downloading {name} from {download_source(name)} into {root} "
+        f"(gives up when the network is silent for {DOWNLOAD_TIMEOUT:g} s) ...",
+        flush=True,
+    )
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(DOWNLOAD_TIMEOUT)
     try:
         for train in (True, False):
             cls(str(root), train=train, download=True)
     except Exception as exc:
-        raise DatasetUnavailableError(unavailable_message(name, exc)) from exc
+        if isinstance(exc, (TimeoutError, socket.timeout)) or "timed out" in str(exc):
+            exc = TimeoutError(f"no answer from the server within {DOWNLOAD_TIMEOUT:g} s")
+        raise DatasetUnavailableError(unavailable_message(name, exc)) from None
+    finally:
+        socket.setdefaulttimeout(previous)
     return root
 
 
 def unavailable_message(name: str, exc: BaseException | None = None) -> str:
-    searched = ", ".join(str(r) for r in candidate_roots())
+    places = [PROJECT_DATA] + ([DEBIAN_FASHION_MNIST] if name == "fashion_mnist" else [])
     lines = [
-        f"dataset {name!r} was not found locally (searched under {searched}) and could not be downloaded"
+        f"dataset {name!r} was not found locally (searched {', '.join(str(p) for p in places)}) "
+        "and could not be downloaded"
     ]
     if exc is not None:
-        lines[0] += f" ({type(exc).__name__}: {exc})"
+        lines[0] += f" from {download_source(name)} ({type(exc).__name__}: {exc})"
+    lines.append(
+        f"Expected files: {_expected_text(name)}, in one of: {_where(name, PROJECT_DATA)}"
+        + (f", {DEBIAN_FASHION_MNIST}" if name == "fashion_mnist" else "")
+        + "."
+    )
     lines.append("Ways to get it:")
     if name == "fashion_mnist":
         lines.append(
@@ -254,7 +369,10 @@ def unavailable_message(name: str, exc: BaseException | None = None) -> str:
     lines.append(
         f"  - put the files in a folder and pass data_dir=... or set {DATA_ENV}=/that/folder"
     )
-    lines.append(f"  - connect to the internet once; torchvision downloads it into {PROJECT_DATA}")
+    lines.append(
+        f"  - connect to the internet once and run `python -m course_utils data {name}`; "
+        f"torchvision downloads it into {PROJECT_DATA}"
+    )
     return "\n".join(lines)
 
 
@@ -278,7 +396,7 @@ def load_dataset(
     if located is None:
         if not allow_download:
             raise DatasetUnavailableError(unavailable_message(name))
-        download(name, data_dir)
+        download(name)
         located = find_files(name, data_dir)
         if located is None:
             raise DatasetUnavailableError(unavailable_message(name))
@@ -409,12 +527,27 @@ def train_val_split(
 
 
 # ---------------------------------------------------------------- batches
+# Whether a left-right mirror image keeps an image's label. A mirrored shoe or ship is still a
+# shoe or a ship; a mirrored 2, 3, 4, 5, 7 or 9 is not a digit (notebook 03 shows it).
+FLIP_KEEPS_LABEL = {"fashion_mnist": True, "mnist": False, "cifar10": True}
+
+
 @dataclass(frozen=True)
 class Augment:
-    """Batched augmentation on uint8 images: random crop after zero padding, horizontal flip."""
+    """Batched augmentation on uint8 images: random crop after zero padding, horizontal flip.
+
+    Flipping is off unless asked for: use :meth:`for_dataset` to switch it on only for datasets
+    whose labels survive a mirror image (not MNIST digits).
+    """
 
     crop_padding: int = 0
     flip: bool = False
+
+    @classmethod
+    def for_dataset(cls, name: str, crop_padding: int = 2) -> Augment:
+        """Random shifts of up to ``crop_padding`` pixels, plus flips where they keep the label."""
+        check_choice("dataset", name, FLIP_KEEPS_LABEL)
+        return cls(crop_padding=crop_padding, flip=FLIP_KEEPS_LABEL[name])
 
     def __post_init__(self) -> None:
         if (

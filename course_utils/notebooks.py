@@ -40,17 +40,26 @@ def in_sync(py_path: Path) -> bool:
 
 
 def build(
-    py_path: Path, profile: str = "cpu", execute: bool = True, kernel: str = "python3"
+    py_path: Path,
+    profile: str = "cpu",
+    execute: bool = True,
+    kernel: str = "python3",
+    cell_timeout: int | None = None,
 ) -> float:
-    """Write ``NN.ipynb`` from ``NN.py`` and (by default) execute it in place; returns seconds taken."""
-    import papermill as pm
+    """Write ``NN.ipynb`` from ``NN.py`` and (by default) execute it in place; returns seconds taken.
+
+    Runs through the course engine (``course_utils.execution``): each cell may run at most
+    ``cell_timeout`` seconds (None: the profile's limit; 0: none), writes are atomic, and on any failure
+    (an exception, a timeout, a dead kernel, an interrupt) the stored ``.ipynb`` stays unchanged.
+    """
+    from .execution import cell_timeout_for, execute_notebook, write_notebook
 
     nb = jupytext.read(py_path)
     nb.metadata["kernelspec"] = dict(KERNELSPEC)
     nb.metadata.pop("jupytext", None)
     out = twin(py_path)
     tmp = out.with_name(f".{out.stem}.building.ipynb")
-    nbformat.write(nb, tmp)
+    write_notebook(nb, tmp)
     start = time.perf_counter()
     try:
         if execute:
@@ -60,12 +69,12 @@ def build(
             # the committed run's results JSON: the course website's claims ledger reads them
             os.environ["COURSE_RESULTS_DIR"] = str(py_path.parent / "results")
             try:
-                pm.execute_notebook(
-                    str(tmp),
-                    str(tmp),
-                    cwd=str(py_path.parent),
-                    kernel_name=kernel,
-                    progress_bar=False,
+                execute_notebook(
+                    tmp,
+                    tmp,
+                    cwd=py_path.parent,
+                    kernel=kernel,
+                    cell_timeout=cell_timeout_for(profile, cell_timeout),
                 )
             finally:
                 for key, value in old.items():
@@ -81,7 +90,7 @@ def build(
                     cell.outputs = []  # never store the answer
             executed.metadata.get("papermill", {}).pop("input_path", None)
             executed.metadata.get("papermill", {}).pop("output_path", None)
-            nbformat.write(executed, tmp)
+            write_notebook(executed, tmp)
         os.replace(tmp, out)
     finally:
         if tmp.exists():

@@ -24,6 +24,31 @@ def check_choice(name: str, value: Any, choices: Iterable[Any]) -> Any:
     return value
 
 
+def _num(value: float) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def describe_range(
+    low: float | None = None,
+    high: float | None = None,
+    *,
+    low_open: bool = False,
+    high_open: bool = False,
+    integer: bool = False,
+) -> str:
+    """The allowed values in words, worded like the parameter declarations (``course_utils.params``):
+    ``an integer in [1, 20]``, ``a finite number > 0``, ``a finite number``."""
+    kind = "an integer" if integer else "a finite number"
+    if low is not None and high is not None:
+        left, right = "(" if low_open else "[", ")" if high_open else "]"
+        return f"{kind} in {left}{_num(low)}, {_num(high)}{right}"
+    if low is not None:
+        return f"{kind} {'>' if low_open else '>='} {_num(low)}"
+    if high is not None:
+        return f"{kind} {'<' if high_open else '<='} {_num(high)}"
+    return kind
+
+
 def check_number(
     name: str,
     value: Any,
@@ -36,17 +61,16 @@ def check_number(
     allow_none: bool = False,
     hint: str = "",
 ) -> Any:
-    """Check that ``value`` is a (finite) number inside the given interval.
+    """Check that ``value`` is a finite number inside the given interval.
 
-    ``low_open``/``high_open`` exclude the bound itself. Booleans are refused.
+    ``low_open``/``high_open`` exclude the bound itself. Booleans, NaN and infinities are refused.
+    ``hint`` (optional) explains what the parameter means; it is appended to the message.
     """
     if value is None and allow_none:
         return value
-    kind = "an integer" if integer else "a number"
-    left = "(" if low_open else "["
-    right = ")" if high_open else "]"
-    interval = f"{left}{'-inf' if low is None else low}, {'inf' if high is None else high}{right}"
-    allowed = f"{kind} in {interval}" + (" or None" if allow_none else "")
+    allowed = describe_range(low, high, low_open=low_open, high_open=high_open, integer=integer) + (
+        " or None" if allow_none else ""
+    )
     numeric = (int,) if integer else (int, float)
     if isinstance(value, bool) or not isinstance(value, numeric) or not math.isfinite(value):
         _fail(name, value, allowed, hint)
@@ -67,16 +91,8 @@ def check_positive(
 def check_fraction(
     name: str, value: Any, *, high_open: bool = False, allow_none: bool = False
 ) -> Any:
-    """Check that ``value`` is a fraction in [0, 1] (or [0, 1) with ``high_open``).
-
-    A value that looks like a percentage (e.g. 30) gets a hint suggesting ``value / 100``.
-    """
-    hint = ""
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and 1 < value <= 100:
-        hint = f"it looks like a percentage: use {value / 100:g} instead"
-    return check_number(
-        name, value, low=0, high=1, high_open=high_open, allow_none=allow_none, hint=hint
-    )
+    """Check that ``value`` is a fraction in [0, 1] (or [0, 1) with ``high_open``)."""
+    return check_number(name, value, low=0, high=1, high_open=high_open, allow_none=allow_none)
 
 
 def check_type(name: str, value: Any, expected: type | tuple[type, ...], what: str) -> Any:

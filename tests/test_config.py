@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from course_utils.config import resolve_profile, setup
+from course_utils.config import profile_from_env, resolve_profile, setup
 from course_utils.validation import ParameterError
 
 
@@ -18,8 +18,12 @@ def test_auto_profile_follows_environment(monkeypatch):
 
 def test_bad_environment_profile_is_named(monkeypatch):
     monkeypatch.setenv("COURSE_PROFILE", "fast")
-    with pytest.raises(ParameterError, match="COURSE_PROFILE"):
+    with pytest.raises(ParameterError, match="COURSE_PROFILE is 'fast'; allowed: one of 'smoke'"):
         resolve_profile("auto")
+    with pytest.raises(ParameterError, match="COURSE_PROFILE"):
+        profile_from_env()  # what the CLI checks before a kernel starts
+    monkeypatch.delenv("COURSE_PROFILE")
+    assert profile_from_env() is None
 
 
 @pytest.mark.parametrize(

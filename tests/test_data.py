@@ -61,15 +61,50 @@ def test_truncated_file_is_named(tmp_path):
         load_dataset("mnist", tmp_path / "d", allow_download=False)
 
 
-def test_short_plain_file_and_bad_magic_are_named(tmp_path):
+def test_short_plain_file_and_bad_magic_are_named_with_what_to_do(tmp_path):
     path = write_idx(tmp_path / "a-idx3-ubyte", np.zeros((4, 2, 2), np.uint8))
     path.write_bytes(path.read_bytes()[:-3])
-    with pytest.raises(DataFileError, match="a-idx3-ubyte.*truncated"):
+    with pytest.raises(DataFileError, match="a-idx3-ubyte.*truncated.*Replace it"):
         read_idx(path)
     bad = tmp_path / "b-idx3-ubyte"
     bad.write_bytes(b"PK\x03\x04 not an idx file")
-    with pytest.raises(DataFileError, match="b-idx3-ubyte.*magic"):
+    with pytest.raises(DataFileError, match="b-idx3-ubyte.*magic.*50 4b 03 04.*Replace it"):
         read_idx(bad)
+
+
+def test_a_gzipped_file_without_gz_in_its_name_is_named_with_the_fix(tmp_path):
+    path = write_idx(tmp_path / "c-idx3-ubyte", np.zeros((4, 2, 2), np.uint8), gz=True)
+    plain_name = path.rename(tmp_path / "c-idx3-ubyte")
+    with pytest.raises(DataFileError, match="gzip-compressed.*rename it to c-idx3-ubyte.gz"):
+        read_idx(plain_name)
+
+
+@pytest.mark.parametrize("via", ["data_dir", "COURSE_DATA_DIR"])
+def test_an_explicit_folder_lacking_a_file_is_an_error_not_a_fallback(tmp_path, monkeypatch, via):
+    write_mnist_like(data.PROJECT_DATA / "MNIST" / "raw")  # a complete copy elsewhere
+    write_mnist_like(tmp_path / "mine", gz=True)
+    (tmp_path / "mine" / "t10k-labels-idx1-ubyte.gz").unlink()
+    if via == "COURSE_DATA_DIR":
+        monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "mine"))
+    data_dir = tmp_path / "mine" if via == "data_dir" else None
+    with pytest.raises(DatasetUnavailableError) as info:
+        load_dataset("mnist", data_dir)
+    message = str(info.value)
+    assert "lacks files of dataset 'mnist': t10k-labels-idx1-ubyte missing in" in message
+    assert via in message and "Expected files: train-images-idx3-ubyte" in message
+    assert "no other copy is swapped in" in message
+
+
+def test_an_explicit_folder_without_the_dataset_names_what_it_expects(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DatasetUnavailableError, match="holds none of the files of dataset 'mnist'"):
+        load_dataset("mnist", tmp_path / "empty")
+
+
+def test_a_complete_default_copy_is_still_found_without_an_explicit_folder():
+    write_mnist_like(data.PROJECT_DATA / "MNIST" / "raw")
+    ds = load_dataset("mnist", allow_download=False)
+    assert ds.source == data.PROJECT_DATA / "MNIST" / "raw"
 
 
 def test_cifar_batches_load(tmp_path):
@@ -163,6 +198,17 @@ def test_augment_crop_is_a_shifted_copy_and_flip_mirrors():
     same = [torch.equal(f, o) for f, o in zip(flipped, x.repeat(50, 1, 1, 1))]
     mirrored = [torch.equal(f, o.flip(-1)) for f, o in zip(flipped, x.repeat(50, 1, 1, 1))]
     assert all(s or m for s, m in zip(same, mirrored)) and 20 < sum(mirrored) < 80
+
+
+def test_augment_flips_only_where_a_mirror_keeps_the_label():
+    assert Augment() == Augment(crop_padding=0, flip=False)  # nothing on by default
+    assert Augment.for_dataset("mnist") == Augment(crop_padding=2, flip=False)  # digits: no flip
+    assert Augment.for_dataset("fashion_mnist", 1) == Augment(crop_padding=1, flip=True)
+    assert Augment.for_dataset("cifar10").flip
+    with pytest.raises(ParameterError, match="'dataset'"):
+        Augment.for_dataset("imagenet")
+    with pytest.raises(ParameterError, match="'crop_padding'"):
+        Augment.for_dataset("mnist", -1)
 
 
 def test_batches_cover_every_example_once_and_normalize():

@@ -5,8 +5,9 @@ PY := $(VENV)/bin/python
 KERNEL_NAME ?= nn-training-course
 RUN_ARGS ?=
 NB ?=
+LOGDIR ?= runs
 
-.PHONY: setup run test lint lab bench notebooks data mathjax book clean-runs
+.PHONY: setup run test lint lab bench notebooks data mathjax book clean-runs tensorboard
 
 setup:
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -54,6 +55,11 @@ lab: setup
 
 bench: setup
 	$(PY) benchmarks/run_all.py
+
+# TensorBoard over the course's run folders (notebook 10, train_script); LOGDIR=... for another.
+tensorboard: setup
+	@mkdir -p $(LOGDIR)
+	$(VENV)/bin/tensorboard --logdir $(LOGDIR)
 
 # Regenerate the committed notebooks (from their py:percent twins) with real cpu-profile outputs.
 notebooks: setup

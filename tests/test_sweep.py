@@ -1,0 +1,255 @@
+"""``python -m course_utils sweep``: grids run exactly once with 2 workers, killed workers resume,
+bad input is refused before any trial, and a real PostgreSQL server holds a shared study."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from course_utils import cli
+
+optuna = pytest.importorskip("optuna")
+
+PARAMS = """profile: str = "auto"  # which profile
+seed: int = 0  # the seed
+x: float = 0.0  # the swept value
+n: int = 1  # an integer
+pause: float = 0.0  # seconds the notebook sleeps (to be caught while running)
+results_path: str | None = None  # where results go"""
+
+# The notebook declares its specs like a course notebook (the CLI reads the declaration
+# statically) but does not import course_utils, so each trial takes a kernel start, not a torch import.
+BODY = """import json, time
+def setup(namespace, **specs): pass  # stands in for cu.setup
+def number(*args, **kwargs): pass
+def integer(*args, **kwargs): pass
+setup(globals(), x=number(-10, 10), n=integer(1, 9))
+time.sleep(pause)
+metrics = {"score": -((x - 1.0) ** 2) + 0.01 * n}
+if results_path:
+    with open(results_path, "w") as f:
+        json.dump({"notebook": "tiny", "profile": profile, "metrics": metrics, "claims": []}, f)"""
+
+
+def write_notebook(folder: Path) -> Path:
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell(PARAMS)
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [nbformat.v4.new_markdown_cell("# tiny"), params, nbformat.v4.new_code_cell(BODY)]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    path = folder / "tiny.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def sweep_args(nb: Path, out: Path, *extra: str, study: str = "s") -> list[str]:
+    return ["sweep", str(nb), "--study", study, "--metric", "score", "--out", str(out), *extra]
+
+
+def load(out: Path, study: str = "s", storage: str | None = None):
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna.load_study(study_name=study, storage=storage or f"sqlite:///{out}/study.db")
+
+
+def complete_points(study) -> list[float]:
+    done = study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
+    return sorted(t.params["x"] for t in done)
+
+
+def test_two_workers_run_every_grid_point_exactly_once(tmp_path, capsys):
+    nb, out = write_notebook(tmp_path), tmp_path / "sweep"
+    args = sweep_args(nb, out, "-p", "x", "0,0.5,1,2", "-p", "n", "2", "--workers", "2")
+    assert cli.main(args) == 0, capsys.readouterr().err
+    study = load(out)
+    assert len(study.trials) == 4 and complete_points(study) == [0.0, 0.5, 1.0, 2.0]
+    assert {t.user_attrs["pid"] for t in study.trials} and study.best_trial.params["x"] == 1.0
+    for t in study.trials:  # attributes: parameters, results JSON, executed notebook
+        assert Path(t.user_attrs["results_path"]).is_file() and t.params["x"] in (0, 0.5, 1, 2)
+        assert Path(t.user_attrs["notebook"]).is_file()
+    report = (out / "sweep.md").read_text()
+    assert "**Best trial**: " in report and report.count("| COMPLETE |") == 4
+    assert (out / "sweep.png").is_file() and "trials/trial-0000.ipynb" in report
+    # the same command again resumes: nothing left to run, nothing counted twice
+    assert cli.main(args) == 0
+    assert len(load(out).trials) == 4
+
+
+def test_killed_worker_then_rerun_completes_with_no_point_lost_or_repeated(tmp_path):
+    nb, out = write_notebook(tmp_path), tmp_path / "sweep"
+    args = sweep_args(nb, out, "-p", "x", "0,1,2,3", "-p", "pause", "1.5", "--workers", "2")
+    cmd = [sys.executable, "-m", "course_utils", *args]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    victim, deadline = None, time.time() + 120
+    while victim is None and time.time() < deadline:
+        time.sleep(0.3)
+        if not (out / "study.db").exists():
+            continue
+        try:
+            running = load(out).get_trials(states=(optuna.trial.TrialState.RUNNING,))
+        except Exception:  # the study is being created
+            continue
+        victim = next((t for t in running if "pid" in t.user_attrs), None)
+    assert victim is not None, "no trial started"
+    os.kill(victim.user_attrs["pid"], signal.SIGKILL)  # one worker dies mid-trial
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1 and "rerun the same command" in err
+    assert cli.main(args) == 0  # rerun: resumes
+    study = load(out)
+    assert complete_points(study) == [0.0, 1.0, 2.0, 3.0]  # each point once, none lost
+    killed = study.trials[victim.number]
+    assert killed.state.name == "FAIL" and "worker died" in killed.user_attrs["error"]
+    assert "worker died" in (out / "sweep.md").read_text()
+
+
+def test_a_whole_sweep_killed_resumes_on_rerun(tmp_path):
+    nb, out = write_notebook(tmp_path), tmp_path / "sweep"
+    args = sweep_args(nb, out, "-p", "x", "0,1,2", "-p", "pause", "1", "--workers", "1")
+    cmd = [sys.executable, "-m", "course_utils", *args]
+    proc = subprocess.Popen(cmd, start_new_session=True, stderr=subprocess.DEVNULL)
+    states, deadline = [], time.time() + 120
+    while not ("COMPLETE" in states and "RUNNING" in states) and time.time() < deadline:
+        time.sleep(0.3)
+        try:
+            states = [t.state.name for t in load(out).trials]
+        except Exception:  # the study is being created
+            continue
+    assert "COMPLETE" in states and "RUNNING" in states, f"never caught mid-sweep: {states}"
+    os.killpg(proc.pid, signal.SIGKILL)  # the parent and its worker, as in a crash
+    proc.wait()
+    assert cli.main(args) == 0
+    study = load(out)
+    assert complete_points(study) == [0.0, 1.0, 2.0]
+    assert sum(t.state.name == "FAIL" for t in study.trials) == 1
+
+
+def test_ranges_run_through_tpe_and_stop_at_the_trial_budget(tmp_path):
+    nb, out = write_notebook(tmp_path), tmp_path / "tpe"
+    args = sweep_args(nb, out, "-p", "x", "0.1:3:log", "-p", "n", "1:4:int", "--trials", "3")
+    assert cli.main(args) == 0
+    study = load(out)
+    assert len(study.trials) == 3 and all(t.state.name == "COMPLETE" for t in study.trials)
+    assert all(0.1 <= t.params["x"] <= 3 and t.params["n"] in range(1, 5) for t in study.trials)
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--storage", "mysql://u@h/db"], "unknown storage scheme 'mysql'"),
+        (["--storage", "study.db"], "unknown storage scheme"),
+        (["-p", "x", "1:0"], "malformed range '1:0'"),
+        (["-p", "x", "1:2:cubic"], "malformed range '1:2:cubic'"),
+        (["-p", "x", "a:b"], "must be numbers"),
+        (["-p", "n", "1:4"], "add :int"),
+        (["-p", "x", "0,,1"], "malformed grid '0,,1'"),
+        (["-p", "x", "0,fast"], "declared as float but got 'fast'"),
+        (["-p", "x", "1,20"], "parameter 'x' got 20.0; allowed: a finite number in [-10, 10]"),
+        (["-p", "x", "0:50"], "parameter 'x' got 50.0"),
+        (["-p", "y", "0,1"], "does not declare a parameter 'y'"),
+        (["-p", "x", "0,1", "--trials", "0"], "--trials got 0"),
+        (["-p", "x", "0,1", "--workers", "0"], "--workers got 0"),
+        (["-p", "x", "0.1:2"], "needs --trials"),
+    ],
+)
+def test_bad_input_is_refused_before_any_trial(tmp_path, capsys, extra, message):
+    nb, out = write_notebook(tmp_path), tmp_path / "sweep"
+    assert cli.main(sweep_args(nb, out, *extra)) == 2
+    assert message in capsys.readouterr().err
+    assert not (out / "trials").exists()
+
+
+def test_a_metric_the_notebook_does_not_record_stops_the_study(tmp_path, capsys):
+    nb, out = write_notebook(tmp_path), tmp_path / "sweep"
+    args = ["sweep", str(nb), "--study", "m", "--metric", "acc", "--out", str(out)]
+    assert cli.main([*args, "-p", "x", "0,1,2"]) == 1
+    err = capsys.readouterr().err
+    assert "does not record the metric 'acc'" in err and "metrics it records: score" in err
+    assert len(load(out, "m").trials) == 1  # stopped after the first trial
+
+
+def test_out_must_be_new_or_this_sweeps_folder(tmp_path, capsys):
+    nb, out = write_notebook(tmp_path), tmp_path / "used"
+    out.mkdir()
+    (out / "mine.txt").write_text("keep")
+    assert cli.main(sweep_args(nb, out, "-p", "x", "0,1")) == 2
+    assert "holds no sweep" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- a real PostgreSQL server
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _as_postgres(*cmd: str) -> subprocess.CompletedProcess:
+    if os.geteuid() == 0:
+        cmd = ("runuser", "-u", "postgres", "--", *cmd)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+
+
+@pytest.fixture
+def postgres_url():
+    """A throwaway PostgreSQL 15 server on 127.0.0.1 (a temporary data folder, a free port)."""
+    if not (PG_BIN / "pg_ctl").exists():
+        pytest.skip(
+            f"PostgreSQL server binaries not found in {PG_BIN} (apt-get install postgresql)"
+        )
+    pytest.importorskip(
+        "psycopg", reason="PostgreSQL driver missing: pip install 'psycopg[binary]'"
+    )
+    if os.geteuid() == 0:
+        if shutil.which("runuser") is None:
+            pytest.skip("running as root without runuser: cannot start PostgreSQL as 'postgres'")
+        try:
+            import pwd
+
+            pw = pwd.getpwnam("postgres")
+        except KeyError:
+            pytest.skip("running as root and there is no 'postgres' user to run the server")
+    root = Path(tempfile.mkdtemp(prefix="course-pg-"))
+    data, port = root / "data", _free_port()
+    if os.geteuid() == 0:
+        os.chown(root, pw.pw_uid, pw.pw_gid)
+    init = _as_postgres(str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres")
+    assert init.returncode == 0, init.stderr
+    opts = f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={root}"
+    start = _as_postgres(
+        str(PG_BIN / "pg_ctl"), "-D", str(data), "-o", opts, "-l", str(root / "log"), "-w", "start"
+    )
+    assert start.returncode == 0, start.stderr + (root / "log").read_text()
+    try:
+        made = _as_postgres(
+            str(PG_BIN.parent / "bin" / "createdb"), "-h", "127.0.0.1", "-p", str(port), "sweeps"
+        )
+        assert made.returncode == 0, made.stderr
+        yield f"postgresql://postgres@127.0.0.1:{port}/sweeps"
+    finally:
+        _as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_two_workers_share_one_study_on_a_real_postgresql_server(tmp_path, postgres_url):
+    nb, out = write_notebook(tmp_path), tmp_path / "pg"
+    args = sweep_args(nb, out, "-p", "x", "0,1,2,3", "--workers", "2", "--storage", postgres_url)
+    assert cli.main(args) == 0
+    study = load(out, storage=postgres_url)
+    assert complete_points(study) == [0.0, 1.0, 2.0, 3.0] and len(study.trials) == 4
+    assert len({t.user_attrs["pid"] for t in study.trials}) == 2  # both workers took trials
+    assert "postgres" not in (out / "sweep.md").read_text().split("\n")[2]  # no user in report

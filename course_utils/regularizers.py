@@ -1,19 +1,23 @@
 """Label-noise regularizers: DisturbLabel, DisturbValue and label smoothing (notes' form and torch's).
 
-- ``DisturbLabel(alpha, C)`` (Xie et al., CVPR 2016) re-draws every training label of a mini-batch
-  from a multinoulli distribution that keeps the true class with probability ``1 - alpha*(C-1)/C``
-  and gives every other class ``alpha/C``. Equivalent vectorised recipe: with probability ``alpha``
-  replace the label by one drawn uniformly from all ``C`` classes (which may be the true one).
-- ``DisturbValue(fraction, noise_std)`` is the regression analogue: Gaussian noise added to a
-  random ``fraction`` of the targets.
-- Label smoothing as in the source notes: target ``1 - alpha`` on the true class and ``alpha/(K-1)``
-  on every other class. PyTorch's ``label_smoothing=a`` puts ``1 - a + a/K`` on the true class and
-  ``a/K`` elsewhere; the two agree when ``a = alpha*K/(K-1)`` (``smoothing_to_torch``).
+The canonical copies of code that two notebooks teach and the capstone reuses:
+
+- ``DisturbLabel(alpha, C)`` (Xie et al., CVPR 2016; taught in notebook 06) re-draws every
+  training label of a mini-batch from a multinoulli distribution that keeps the true class with
+  probability ``1 - alpha*(C-1)/C`` and gives every other class ``alpha/C``. Equivalent vectorised
+  recipe: with probability ``alpha`` replace the label by one drawn uniformly from all ``C``
+  classes (which may be the true one). Its expected one-hot target is torch's
+  ``label_smoothing=alpha`` target.
+- ``DisturbValue(fraction, noise_std)`` (notebook 06) is the regression analogue: Gaussian noise
+  added to a random ``fraction`` of the targets.
+- Label smoothing as in the source notes (taught in notebook 07): target ``1 - alpha`` on the true
+  class and ``alpha/(K-1)`` on every other class. PyTorch's ``label_smoothing=a`` puts
+  ``1 - a + a/K`` on the true class and ``a/K`` elsewhere; the two agree when
+  ``a = alpha*K/(K-1)`` (``smoothing_to_torch``).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import torch
@@ -45,34 +49,8 @@ def disturb_label_probs(alpha: float, num_classes: int) -> tuple[float, float]:
     return 1 - alpha * (num_classes - 1) / num_classes, alpha / num_classes
 
 
-def noisy_label_entropy(alpha: float, num_classes: int) -> float:
-    """Entropy (nats) of DisturbLabel's label distribution for one example.
-
-    This is the lowest *expected* cross-entropy any model can reach against freshly disturbed
-    labels: the best prediction is the label distribution itself, and its cross-entropy is its entropy.
-    """
-    keep, other = disturb_label_probs(alpha, num_classes)
-    return -sum(
-        count * p * math.log(p) for p, count in ((keep, 1), (other, num_classes - 1)) if p > 0
-    )
-
-
-def alpha_for_entropy(entropy: float, num_classes: int) -> float:
-    """The ``alpha`` whose noise floor ``noisy_label_entropy(alpha, C)`` equals ``entropy`` (bisection).
-
-    The floor grows monotonically from 0 (alpha = 0) to ``log(C)`` (alpha = 1).
-    """
-    _check_classes(num_classes)
-    check_number("entropy", entropy, low=0, high=math.log(num_classes))
-    lo, hi = 0.0, 1.0
-    for _ in range(60):
-        mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if noisy_label_entropy(mid, num_classes) < entropy else (lo, mid)
-    return (lo + hi) / 2
-
-
 class DisturbLabel:
-    """Callable that disturbs a batch of int64 labels; use as ``fit(..., label_transform=DisturbLabel(0.3, 10))``.
+    """DisturbLabel for ``fit(..., label_transform=DisturbLabel(0.3, 10))`` (taught in notebook 06).
 
     Vectorised (no loop over examples) and reproducible: random numbers come from its own
     ``torch.Generator`` (``generator``, or a new one seeded with ``seed``), drawn on the CPU and
@@ -116,7 +94,8 @@ class DisturbLabel:
 
 # ---------------------------------------------------------------- DisturbValue
 class DisturbValue:
-    """Regression analogue of DisturbLabel: add ``N(0, noise_std**2)`` to a random ``fraction`` of the targets.
+    """Regression analogue of DisturbLabel (notebook 06): add ``N(0, noise_std**2)`` noise to a
+    random ``fraction`` of the targets.
 
     Works on targets of any shape (the first dimension is the batch); reproducible like ``DisturbLabel``.
     """
@@ -170,12 +149,6 @@ def smoothing_to_torch(alpha: float, num_classes: int) -> float:
     return alpha * num_classes / (num_classes - 1)
 
 
-def torch_to_smoothing(a: float, num_classes: int) -> float:
-    """Inverse of ``smoothing_to_torch``: ``alpha = a*(K-1)/K``."""
-    check_fraction("label_smoothing", a)
-    return a * (_check_classes(num_classes) - 1) / num_classes
-
-
 def smoothed_targets(
     labels: torch.Tensor, num_classes: int, alpha: float, dtype: torch.dtype = torch.float32
 ) -> torch.Tensor:
@@ -188,7 +161,10 @@ def smoothed_targets(
 
 
 def smoothing_loss(logits: torch.Tensor, labels: torch.Tensor, alpha: float) -> torch.Tensor:
-    """The notes' loss: ``mean(sum(-target * log_softmax(logits)))`` with ``smoothed_targets``."""
+    """The notes' loss ``mean(sum(-target * log_softmax(logits)))`` (taught in notebook 07).
+
+    Equals ``F.cross_entropy(logits, labels, label_smoothing=smoothing_to_torch(alpha, K))``.
+    """
     targets = smoothed_targets(labels, logits.shape[1], alpha, dtype=logits.dtype)
     return (-targets * F.log_softmax(logits, dim=1)).sum(dim=1).mean()
 

@@ -321,8 +321,14 @@ def stop_reason(study) -> str | None:
 
 # ---------------------------------------------------------------- one trial
 def run_trial(trial, manifest: Manifest, folder: Path, release) -> float:
-    """Suggest the parameters, release the claim lock, run the notebook, return the metric."""
+    """Suggest the parameters, release the claim lock, run the notebook, return the metric.
+
+    The notebook runs through the course engine (``execution.execute_notebook``): every cell has
+    the profile's time limit, so a stuck trial fails instead of hanging its worker."""
     import papermill as pm
+
+    from .config import resolve_profile
+    from .execution import cell_timeout_for, execute_notebook
 
     space = manifest.search
     params = {}
@@ -350,19 +356,18 @@ def run_trial(trial, manifest: Manifest, folder: Path, release) -> float:
         raise TrialFailed(f"grid point {params} is already taken; not run again")
     start = time.perf_counter()
     try:
-        pm.execute_notebook(
+        execute_notebook(
             manifest.notebook,
             str(notebook),
-            parameters={
+            {
                 **space.fixed,
                 **params,
                 **({"profile": manifest.profile} if manifest.profile else {}),
                 "results_path": str(results),
             },
             cwd=str(Path(manifest.notebook).parent),
-            kernel_name=manifest.kernel,
-            progress_bar=False,
-            log_output=False,
+            kernel=manifest.kernel,
+            cell_timeout=cell_timeout_for(resolve_profile(manifest.profile or "auto")),
         )
     except pm.PapermillExecutionError as exc:
         trial.set_user_attr("failure", "notebook")

@@ -12,7 +12,7 @@ from .data import Augment, Batches, ImageDataset, load_dataset, stratified_subse
 from .models import build_model, count_parameters
 from .params import choice, integer, names, number, split_names
 from .results import Results, effect_interval, format_effect, paired_verdict, table
-from .train import EarlyStopping, History, ModelCheckpoint, evaluate, fit, predict_proba
+from .train import Callback, EarlyStopping, History, ModelCheckpoint, evaluate, fit, predict_proba
 from .validation import ParameterError
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "widgets",
     "Augment",
     "Batches",
+    "Callback",
     "Config",
     "EarlyStopping",
     "History",

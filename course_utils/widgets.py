@@ -48,14 +48,22 @@ def slider(
     return w.FloatSlider(value=value, min=low, max=high, step=step or (high - low) / 100, **common)
 
 
+LABEL_STYLE = {"description_width": "initial"}  # labels are never cut ("weight_de...")
+
+
 def dropdown(description: str, options: list[Any], value: Any = None) -> w.Dropdown:
+    """A dropdown whose label is shown in full."""
     return w.Dropdown(
-        description=description, options=options, value=options[0] if value is None else value
+        description=description,
+        options=options,
+        value=options[0] if value is None else value,
+        style=LABEL_STYLE,
     )
 
 
 def checkbox(description: str, value: bool = False) -> w.Checkbox:
-    return w.Checkbox(description=description, value=value)
+    """A checkbox whose label is shown in full."""
+    return w.Checkbox(description=description, value=value, style=LABEL_STYLE, indent=False)
 
 
 BATCH_ENV = "COURSE_BATCH"

@@ -1,53 +1,58 @@
-"""Notebook 04 (dropout and batch norm): smoke-run results and refused hyperparameters."""
+"""Notebook 04 (dropout and batch norm): the smoke run's results and refused parameters."""
 
 from __future__ import annotations
 
 import pytest
 
-from course_utils.models import SmallCNN
-from course_utils.validation import ParameterError, check_fraction
+from course_utils.cli import main
+from course_utils.results import VERDICTS
 
 STEM = "04_dropout_and_batchnorm"
-VARIANTS = ("none", "dropout", "bn", "bn_dropout")
+VARIANTS = ("plain", "dropout", "bn", "dropout_on_logits")
+COMPARED = (
+    "Batch norm generally improves results more than dropout",
+    "BN lets a network reach a given accuracy in fewer epochs",
+    "Dropout belongs between hidden layers, never on the output layer",
+)
+UNTESTABLE = "BN raised GoogLeNet from 0.5 to 0.7; in practice about 15-20% better"
 
 
 def test_every_variant_has_a_test_accuracy_better_than_chance(notebook_result) -> None:
     metrics = notebook_result(STEM)["metrics"]
     for name in VARIANTS:
         assert 0.1 < metrics[f"test_acc_{name}"] <= 1.0, name
-    assert metrics["bn_gain"] == pytest.approx(metrics["test_acc_bn"] - metrics["test_acc_none"])
-    assert metrics["dropout_gain"] == pytest.approx(
-        metrics["test_acc_dropout"] - metrics["test_acc_none"]
-    )
-    err_none, err_bn = 1 - metrics["test_acc_none"], 1 - metrics["test_acc_bn"]
-    assert metrics["bn_error_reduction"] == pytest.approx((err_none - err_bn) / err_none)
+    assert -1.0 < metrics["bn_error_reduction"] < 1.0
+    assert metrics["seconds_per_run"] > 0
 
 
-def test_claims_have_computed_verdicts(notebook_result) -> None:
+def test_claims_are_decided_by_the_paired_rule(notebook_result) -> None:
     data = notebook_result(STEM)
     claims = {c["claim"]: c for c in data["claims"]}
-    assert len(claims) == 3
-    for c in claims.values():
-        assert c["verdict"] in (
-            "confirmed",
-            "refuted",
-            "partly confirmed",
-            "depends",
-            "inconclusive",
-        )
-        assert c["measured"]
-    bn_claim = claims["Batch norm generally improves results more than dropout"]
-    m = data["metrics"]
-    assert bn_claim["verdict"] == ("confirmed" if m["bn_gain"] > m["dropout_gain"] else "refuted")
+    assert set(COMPARED) | {UNTESTABLE} <= set(claims)
+    n = data["metrics"]["seeds"]
+    for name in COMPARED:
+        c = claims[name]
+        assert c["verdict"] in VERDICTS and c["measured"], name
+        assert len(c["samples"]) == n and c["min_effect"] > 0, name
+        if n == 1:  # smoke: one seed never decides
+            assert c["verdict"] == "inconclusive"
+    assert claims[UNTESTABLE]["verdict"] == "inconclusive"
+    assert "not testable here" in claims[UNTESTABLE]["measured"]
+    groupnorm = [c for name, c in claims.items() if "GroupNorm" in name]
+    assert len(groupnorm) == 1 and len(groupnorm[0]["samples"]) == n
 
 
-@pytest.mark.parametrize("p", [1.0, -0.1, 1.5, 50, True, "0.5"])
-def test_bad_dropout_is_refused(p) -> None:
-    with pytest.raises(ParameterError, match="dropout"):
-        check_fraction("dropout", p, high_open=True)
-    with pytest.raises(ParameterError, match="dropout"):
-        SmallCNN((1, 28, 28), 10, dropout=p)
-
-
-def test_notebook_refuses_bad_dropout_before_training(refused_run) -> None:
-    refused_run("04", "dropout", "1.0")
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("dropout", "1.0"),
+        ("dropout", "-0.1"),
+        ("seeds", "0"),
+        ("small_batch", "1"),
+        ("model_name", "vgg"),
+    ],
+)
+def test_cli_refuses_bad_values_before_a_kernel_starts(tmp_path, name: str, value: str) -> None:
+    out = tmp_path / "run"
+    assert main(["run", "04", "--profile", "smoke", "-p", name, value, "--out", str(out)]) == 2
+    assert not (out / "status.json").exists()

@@ -1,17 +1,20 @@
-"""Optimizers written from scratch in numpy, with the interface of the source notes.
+"""Optimizers written from scratch in numpy: the canonical copies of what notebook 01 teaches.
+
+Notebook 01 (``notebooks/01_optimizers_from_scratch.py``) writes SGD, Momentum, Nesterov,
+AdaGrad, RMSprop, Adam and the source notes' Adam in its cells and proves that its classes, these
+classes and their ``torch.optim`` twins take the same steps; later notebooks and the tests reuse
+the copies here.
 
 Every optimizer has ``update(params, grads)`` over dicts ``name -> ndarray``: it changes
 ``params`` in place and creates its state (velocities, squared-gradient sums, moments) lazily
-on the first call, shaped like each parameter.
-
-Differences from ``torch.optim`` (each class states its own; ``TORCH_TWINS`` gives the settings
-under which a class follows torch step for step):
+on the first call, shaped like each parameter. Differences from ``torch.optim`` (each class
+states its own):
 
 - ``Momentum`` keeps the *velocity* ``v = mu*v - lr*g; p += v`` as in the notes; torch keeps the
-  *momentum buffer* ``b = mu*b + g; p -= lr*b`` (its first step sets ``b = g``). With a constant
-  learning rate ``v == -lr*b`` at every step, so the two are the same method.
-- ``AdaGrad`` adds ``eps=1e-7`` to ``sqrt(h)`` (notes); torch's ``Adagrad`` uses ``eps=1e-10``
-  (and an optional ``initial_accumulator_value``, 0 by default).
+  *momentum buffer* ``b = mu*b + g; p -= lr*b``. With a constant learning rate ``v == -lr*b`` at
+  every step, so the two are the same method.
+- ``Nesterov`` stores the look-ahead point, as ``torch.optim.SGD(nesterov=True)`` does.
+- ``AdaGrad`` adds ``eps=1e-7`` to ``sqrt(h)`` (notes); torch's ``Adagrad`` uses ``eps=1e-10``.
 - ``RMSprop`` calls the decay ``decay`` with default 0.9 (Hinton's lecture, Keras); torch calls it
   ``alpha`` with default 0.99 and uses ``eps=1e-8`` (notes: 1e-7). Both add eps outside the root.
 - ``Adam`` is torch's formula (bias-corrected moments, ``eps=1e-8`` outside ``sqrt(v_hat)``).
@@ -22,12 +25,9 @@ under which a class follows torch step for step):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
-import torch
-from threadpoolctl import threadpool_limits
 
 from .validation import check_choice, check_number
 
@@ -124,9 +124,11 @@ class Momentum(Optimizer):
 
 
 class Nesterov(Momentum):
-    """Nesterov momentum: look ahead along the velocity, ``v = mu*v - lr*g; p += mu*v - lr*g``.
+    """Nesterov momentum with the look-ahead point stored: ``v = mu*v - lr*g; p += mu*v - lr*g``.
 
-    This is torch's ``SGD(momentum=mu, nesterov=True)`` in velocity form.
+    The classic form takes the gradient at ``p + mu*v``; storing that look-ahead point instead of
+    ``p`` gives this update with the gradient at the stored parameters. This is torch's
+    ``SGD(momentum=mu, nesterov=True)`` in velocity form.
     """
 
     def _update(self, params: Params, grads: Params) -> None:
@@ -248,153 +250,3 @@ def make_optimizer(name: str, lr: float | None = None, **kwargs: Any) -> Optimiz
     """
     check_choice("optimizer", name, OPTIMIZER_NAMES)
     return CLASSES[name](lr=USUAL_LR[name] if lr is None else lr, **kwargs)
-
-
-def parse_names(spec: str, allowed: Iterable[str], param: str) -> list[str]:
-    """``"a, b"`` -> ``["a", "b"]``; unknown or repeated names raise ``ParameterError`` naming ``param``."""
-    allowed = tuple(allowed)
-    names = [n.strip() for n in spec.split(",") if n.strip()] if isinstance(spec, str) else []
-    if not names:
-        check_choice(param, spec, ["a comma-separated list of " + ", ".join(allowed)])
-    for n in names:
-        check_choice(param, n, allowed)
-    if len(set(names)) != len(names):
-        check_choice(param, spec, ["a comma-separated list without repeats"])
-    return names
-
-
-def parse_optimizers(spec: str) -> list[str]:
-    """``"sgd, adam"`` -> ``["sgd", "adam"]``; unknown names raise ``ParameterError``."""
-    return parse_names(spec, OPTIMIZER_NAMES, "optimizers")
-
-
-# ------------------------------------------------------------------ torch twins
-# For each optimizer: numpy keyword arguments and the torch.optim call that follow each other exactly.
-TORCH_TWINS: dict[str, tuple[dict[str, Any], Callable[..., torch.optim.Optimizer], str]] = {
-    "sgd": ({}, lambda p, lr: torch.optim.SGD(p, lr=lr), "SGD(lr)"),
-    "momentum": (
-        {"momentum": 0.9},
-        lambda p, lr: torch.optim.SGD(p, lr=lr, momentum=0.9),
-        "SGD(lr, momentum=0.9)",
-    ),
-    "nesterov": (
-        {"momentum": 0.9},
-        lambda p, lr: torch.optim.SGD(p, lr=lr, momentum=0.9, nesterov=True),
-        "SGD(lr, momentum=0.9, nesterov=True)",
-    ),
-    "adagrad": (
-        {"eps": 1e-10},
-        lambda p, lr: torch.optim.Adagrad(p, lr=lr),
-        "Adagrad(lr)  [numpy eps=1e-10]",
-    ),
-    "rmsprop": (
-        {"decay": 0.99, "eps": 1e-8},
-        lambda p, lr: torch.optim.RMSprop(p, lr=lr),
-        "RMSprop(lr)  [numpy decay=0.99, eps=1e-8]",
-    ),
-    "adam": ({}, lambda p, lr: torch.optim.Adam(p, lr=lr), "Adam(lr)"),
-}
-
-
-def torch_twin(
-    name: str, params: Iterable[torch.Tensor], lr: float | None = None
-) -> tuple[Optimizer, torch.optim.Optimizer]:
-    """``(numpy optimizer, torch optimizer)`` configured to take identical steps."""
-    check_choice("optimizer", name, tuple(TORCH_TWINS))
-    lr = USUAL_LR[name] if lr is None else check_lr(lr)
-    kwargs, factory, _ = TORCH_TWINS[name]
-    return make_optimizer(name, lr, **kwargs), factory(list(params), lr)
-
-
-def softmax_regression_loss_grads(
-    params: Params, x: np.ndarray, y: np.ndarray
-) -> tuple[float, Params]:
-    """Mean cross-entropy of ``softmax(x @ W + b)`` and its gradients, computed by hand in numpy."""
-    logits = x @ params["W"] + params["b"]
-    logits = logits - logits.max(axis=1, keepdims=True)
-    logp = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
-    n = len(y)
-    loss = -float(logp[np.arange(n), y].mean())
-    d = np.exp(logp)
-    d[np.arange(n), y] -= 1.0
-    d /= n
-    return loss, {"W": x.T @ d, "b": d.sum(axis=0)}
-
-
-def follow_torch(
-    name: str,
-    x: np.ndarray,
-    y: np.ndarray,
-    steps: int = 200,
-    lr: float | None = None,
-    seed: int = 0,
-) -> float:
-    """Train softmax regression on ``(x, y)`` with the numpy optimizer and its torch twin side by side.
-
-    Both start from the same float64 weights; numpy uses its own hand-written gradients, torch its
-    autograd. Returns the largest relative difference of the parameters over all ``steps``.
-    """
-    rng = np.random.default_rng(seed)
-    classes = int(y.max()) + 1
-    init = {"W": rng.normal(0, 0.01, (x.shape[1], classes)), "b": np.zeros(classes)}
-    mine = {k: v.copy() for k, v in init.items()}
-    theirs = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in init.items()}
-    xt, yt = torch.tensor(x, dtype=torch.float64), torch.tensor(y, dtype=torch.long)
-    numpy_opt, torch_opt = torch_twin(name, theirs.values(), lr)
-    worst = 0.0
-    threads = torch.get_num_threads()
-    # One thread: these matrices are tiny, and the result must not depend on the thread count.
-    torch.set_num_threads(1)
-    try:
-        with threadpool_limits(1):
-            for _ in range(steps):
-                _, grads = softmax_regression_loss_grads(mine, x, y)
-                numpy_opt.update(mine, grads)
-                torch_opt.zero_grad()
-                torch.nn.functional.cross_entropy(xt @ theirs["W"] + theirs["b"], yt).backward()
-                torch_opt.step()
-                worst = max(
-                    worst,
-                    max_relative_error(mine, {k: t.detach().numpy() for k, t in theirs.items()}),
-                )
-    finally:
-        torch.set_num_threads(threads)
-    return worst
-
-
-def max_relative_error(a: Params, b: Params) -> float:
-    """``max |a - b| / max |b|`` over all arrays (b is the reference)."""
-    diff = max(float(np.max(np.abs(a[k] - b[k]))) for k in b)
-    scale = max(float(np.max(np.abs(b[k]))) for k in b)
-    return diff / scale if scale > 0 else diff
-
-
-class TorchAdapter:
-    """Drive a numpy optimizer from a torch training loop (e.g. ``course_utils.train.fit``).
-
-    ``step()`` hands the parameters and their gradients to ``update`` as numpy views that share
-    memory with the tensors (CPU only), so the numpy updates change the model in place.
-    """
-
-    def __init__(
-        self, optimizer: Optimizer, named_parameters: Iterable[tuple[str, torch.Tensor]]
-    ) -> None:
-        self.optimizer = optimizer
-        self.named = [(n, p) for n, p in named_parameters if p.requires_grad]
-        if any(p.device.type != "cpu" for _, p in self.named):
-            raise ValueError("TorchAdapter works on CPU tensors only (numpy shares their memory)")
-
-    @property
-    def param_groups(self) -> list[dict[str, float]]:
-        return [{"lr": self.optimizer.lr}]
-
-    def zero_grad(self, set_to_none: bool = True) -> None:
-        for _, p in self.named:
-            p.grad = None
-
-    @torch.no_grad()
-    def step(self) -> None:
-        named = [(n, p) for n, p in self.named if p.grad is not None]
-        params = {n: p.detach().numpy() for n, p in named}
-        grads = {n: p.grad.detach().numpy() for n, p in named}
-        self.optimizer.update(params, grads)

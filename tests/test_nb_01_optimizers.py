@@ -1,59 +1,71 @@
-"""Notebook 01 (optimizers from scratch): the smoke run's results, and its parameter checks."""
+"""Notebook 01 (optimizers from scratch): the smoke run's recorded results, and a refused parameter."""
 
 from __future__ import annotations
 
-import pytest
-
-from course_utils import numpy_optim as no
 from course_utils.results import VERDICTS
-from course_utils.validation import ParameterError
 
 STEM = "01_optimizers_from_scratch"
-CLAIMS = (
-    "SGD progresses slowest",
-    "Which optimizer wins depends",
-    "Switching SGD to Adam",
-    "At the same learning rate RMSprop",
+EXACT = (
+    "The notebook's optimizers take the same steps as their torch.optim twins",
+    "The notebook's optimizers equal the course's canonical copies",
+    "The notes' Adam is torch's Adam with eps_t",
 )
+COMPARATIVE = (
+    "SGD progresses slowest (at the notes' learning rates)",
+    "SGD progresses slowest (at tuned learning rates)",
+    "The other three are similar",
+    "AdaGrad a little faster",
+    "Which optimizer wins depends on the hyperparameters",
+    "Which optimizer wins depends on the problem",
+    "Switching SGD to Adam raised final accuracy",
+    "At the same learning rate RMSprop did better than Adam",
+    "Adam wants a lower learning rate than RMSprop",
+    "Adam is more sensitive to the learning rate than RMSprop",
+)
+TWINS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
 
 
-def test_proof_against_torch_recorded(notebook_result) -> None:
-    metrics = notebook_result(STEM)["metrics"]
-    for name in no.TORCH_TWINS:
-        assert 0 <= metrics[f"proof_max_rel_err_{name}"] <= 1e-6
-    assert metrics["notes_adam_vs_torch_adam_rel_diff"] > 1e-6
+def claim(claims: list[dict], start: str) -> dict:
+    matching = [c for c in claims if c["claim"].startswith(start)]
+    assert len(matching) == 1, (start, [c["claim"] for c in claims])
+    return matching[0]
 
 
-def test_accuracies_better_than_chance(notebook_result) -> None:
-    metrics = notebook_result(STEM)["metrics"]
-    for name in ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "notes_adam"):
-        assert 0.1 < metrics[f"test_acc_{name}"] <= 1.0
-    assert max(metrics[f"test_acc_{n}"] for n in ("adam", "rmsprop", "adagrad")) > 0.5
-    assert metrics["bowl_winner"] in no.OPTIMIZER_NAMES
+def test_optimizers_follow_torch_and_the_canonical_copies(notebook_result) -> None:
+    result = notebook_result(STEM)
+    for name in TWINS:
+        assert 0 <= result["metrics"][f"proof_max_rel_err_{name}"] <= 1e-9
+    assert result["metrics"]["notes_adam_vs_torch_adam_rel_diff"] > 1e-6
+    for start in EXACT:
+        assert claim(result["claims"], start)["verdict"] == "confirmed"
 
 
-def test_every_claim_has_a_computed_verdict(notebook_result) -> None:
+def test_every_syllabus_claim_is_decided_by_the_paired_rule(notebook_result) -> None:
     claims = notebook_result(STEM)["claims"]
-    for start in CLAIMS:
-        matching = [c for c in claims if c["claim"].startswith(start)]
-        assert len(matching) == 1, start
-        assert matching[0]["verdict"] in VERDICTS and matching[0]["measured"]
+    for start in COMPARATIVE:
+        entry = claim(claims, start)
+        assert entry["verdict"] in VERDICTS and entry["measured"]
+        assert entry["min_effect"] > 0 and len(entry["samples"]) == 1  # smoke: one seed
+        assert entry["verdict"] == "inconclusive"  # one seed never decides anything
+    for start in ("Which optimizer wins depends on the hyperparameters", "At the same learning"):
+        groups = claim(claims, start)["groups"]
+        assert len(groups) == 9 and "lr=1" in groups and "lr=0.0001" in groups
+    problems = claim(claims, "Which optimizer wins depends on the problem")["groups"]
+    assert problems["2-D bowl"][0] < 0  # on the axis-aligned bowl RMSprop ends far below Adam
 
 
-@pytest.mark.parametrize(
-    "call, name",
-    [
-        (lambda: no.check_lr(-0.01), "lr"),
-        (lambda: no.check_momentum("momentum", 1.0), "momentum"),
-        (lambda: no.check_momentum("momentum", -0.5), "momentum"),
-        (lambda: no.parse_optimizers("sgd,adamax"), "optimizers"),
-    ],
-)
-def test_notebook_parameter_checks_refuse_bad_values(call, name: str) -> None:
-    """The notebook's parameter cell runs exactly these checks before any training."""
-    with pytest.raises(ParameterError, match=repr(name)):
-        call()
+def test_training_reached_better_than_chance(notebook_result) -> None:
+    metrics = notebook_result(STEM)["metrics"]
+    for name in ("sgd", "momentum", "adagrad", "rmsprop", "adam"):
+        assert 0.1 <= metrics[f"test_acc_{name}_tuned"] <= 1.0
+        assert 1e-4 <= metrics[f"median_best_lr_{name}"] <= 1.0
+    assert metrics["test_acc_adam_tuned"] > 0.3
+    assert metrics["bowl_lowest_at_notes_lrs"] in TWINS
+    assert isinstance(metrics["best_lr_at_grid_edge"], str)
 
 
 def test_bad_parameter_fails_the_run_before_training(refused_run) -> None:
-    refused_run("01", "lr", "-0.1")
+    """Out-of-range values (``-p momentum 1.0``) are refused by the CLI before a kernel starts; a
+    batch larger than the training set needs train_size's profile default, so the set-up cell
+    refuses it (smoke: 1000 images, 800 of them for training)."""
+    assert "train_size=1000" in refused_run("01", "batch_size", "1000")["error"]

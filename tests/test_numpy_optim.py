@@ -1,6 +1,9 @@
-"""The numpy optimizers: formulas, lazy state, validation, and step-for-step agreement with torch.optim."""
+"""The numpy optimizers (canonical copies of notebook 01's): formulas, lazy state, validation, and
+step-for-step agreement with torch.optim."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -20,10 +23,69 @@ def quadratic_problem(
     return centers[y] + rng.normal(0, 1.0, (n, d)), y
 
 
-@pytest.mark.parametrize("name", list(no.TORCH_TWINS))
+# For each optimizer: numpy keyword arguments and the torch.optim call that take the same steps.
+TORCH_TWINS: dict[str, tuple[dict, Callable]] = {
+    "sgd": ({}, lambda p, lr: torch.optim.SGD(p, lr=lr)),
+    "momentum": ({"momentum": 0.9}, lambda p, lr: torch.optim.SGD(p, lr=lr, momentum=0.9)),
+    "nesterov": (
+        {"momentum": 0.9},
+        lambda p, lr: torch.optim.SGD(p, lr=lr, momentum=0.9, nesterov=True),
+    ),
+    "adagrad": ({"eps": 1e-10}, lambda p, lr: torch.optim.Adagrad(p, lr=lr)),
+    "rmsprop": ({"decay": 0.99, "eps": 1e-8}, lambda p, lr: torch.optim.RMSprop(p, lr=lr)),
+    "adam": ({}, lambda p, lr: torch.optim.Adam(p, lr=lr)),
+}
+
+
+def softmax_regression_loss_grads(
+    params: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray
+) -> tuple[float, dict[str, np.ndarray]]:
+    """Mean cross-entropy of ``softmax(x @ W + b)`` and its gradients, computed by hand in numpy."""
+    logits = x @ params["W"] + params["b"]
+    logits = logits - logits.max(axis=1, keepdims=True)
+    logp = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    n = len(y)
+    loss = -float(logp[np.arange(n), y].mean())
+    d = np.exp(logp)
+    d[np.arange(n), y] -= 1.0
+    d /= n
+    return loss, {"W": x.T @ d, "b": d.sum(axis=0)}
+
+
+def max_relative_error(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> float:
+    """``max |a - b| / max |b|`` over all arrays (b is the reference)."""
+    diff = max(float(np.max(np.abs(a[k] - b[k]))) for k in b)
+    scale = max(float(np.max(np.abs(b[k]))) for k in b)
+    return diff / scale if scale > 0 else diff
+
+
+def follow_torch(
+    name: str, x: np.ndarray, y: np.ndarray, steps: int = 200, lr: float = 0.05
+) -> float:
+    """Largest relative parameter difference between a numpy optimizer and its torch twin."""
+    rng = np.random.default_rng(0)
+    classes = int(y.max()) + 1
+    init = {"W": rng.normal(0, 0.01, (x.shape[1], classes)), "b": np.zeros(classes)}
+    mine = {k: v.copy() for k, v in init.items()}
+    theirs = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in init.items()}
+    xt, yt = torch.tensor(x, dtype=torch.float64), torch.tensor(y, dtype=torch.long)
+    kwargs, factory = TORCH_TWINS[name]
+    numpy_opt, torch_opt = no.make_optimizer(name, lr, **kwargs), factory(list(theirs.values()), lr)
+    worst = 0.0
+    for _ in range(steps):
+        numpy_opt.update(mine, softmax_regression_loss_grads(mine, x, y)[1])
+        torch_opt.zero_grad()
+        torch.nn.functional.cross_entropy(xt @ theirs["W"] + theirs["b"], yt).backward()
+        torch_opt.step()
+        current = {k: t.detach().numpy() for k, t in theirs.items()}
+        worst = max(worst, max_relative_error(mine, current))
+    return worst
+
+
+@pytest.mark.parametrize("name", list(TORCH_TWINS))
 def test_follows_torch_step_for_step(name: str) -> None:
     x, y = quadratic_problem()
-    assert no.follow_torch(name, x, y, steps=200) <= 1e-6
+    assert follow_torch(name, x, y, steps=200) <= 1e-6
 
 
 @pytest.mark.parametrize("name", ["adagrad", "rmsprop"])
@@ -34,19 +96,19 @@ def test_defaults_that_differ_from_torch_do_differ(name: str) -> None:
     params = {"W": rng.normal(0, 0.01, (20, 4)), "b": np.zeros(4)}
     a, b = {k: v.copy() for k, v in params.items()}, {k: v.copy() for k, v in params.items()}
     notes = no.make_optimizer(name)
-    twin_kwargs = no.TORCH_TWINS[name][0]
+    twin_kwargs = TORCH_TWINS[name][0]
     torch_like = no.make_optimizer(name, **twin_kwargs)
     for _ in range(50):
-        notes.update(a, no.softmax_regression_loss_grads(a, x, y)[1])
-        torch_like.update(b, no.softmax_regression_loss_grads(b, x, y)[1])
-    assert no.max_relative_error(a, b) > 1e-6
+        notes.update(a, softmax_regression_loss_grads(a, x, y)[1])
+        torch_like.update(b, softmax_regression_loss_grads(b, x, y)[1])
+    assert max_relative_error(a, b) > 1e-6
 
 
 def test_hand_gradients_match_autograd() -> None:
     x, y = quadratic_problem()
     rng = np.random.default_rng(1)
     params = {"W": rng.normal(0, 0.1, (20, 4)), "b": rng.normal(0, 0.1, 4)}
-    loss, grads = no.softmax_regression_loss_grads(params, x, y)
+    loss, grads = softmax_regression_loss_grads(params, x, y)
     W = torch.tensor(params["W"], requires_grad=True)
     b = torch.tensor(params["b"], requires_grad=True)
     ref = torch.nn.functional.cross_entropy(torch.tensor(x) @ W + b, torch.tensor(y))
@@ -96,7 +158,7 @@ def test_notes_adam_is_torch_adam_with_step_dependent_eps() -> None:
     for g in grads:
         torch_adam.update(plain, g)
     assert (
-        no.max_relative_error(notes_p, plain) > 1e-6
+        max_relative_error(notes_p, plain) > 1e-6
     )  # the two Adams really differ on small gradients
 
 
@@ -149,26 +211,15 @@ def test_usual_lr_is_the_default() -> None:
     assert no.make_optimizer("sgd").lr == 0.01
 
 
-def test_torch_adapter_trains_a_model_with_numpy_updates() -> None:
-    torch.manual_seed(0)
-    x = torch.randn(64, 5)
-    y = (x[:, 0] > 0).long()
-    model = torch.nn.Linear(5, 2)
-    before = model.weight.detach().clone()
-    opt = no.TorchAdapter(no.Adam(lr=0.05), model.named_parameters())
-    losses = []
-    for _ in range(30):
-        loss = torch.nn.functional.cross_entropy(model(x), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
-    assert not torch.equal(before, model.weight) and losses[-1] < 0.5 * losses[0]
-    assert opt.param_groups[0]["lr"] == 0.05
-
-
-def test_parse_optimizers() -> None:
-    assert no.parse_optimizers("sgd, adam") == ["sgd", "adam"]
-    for bad in ("sgd,lion", "", "adam,adam"):
-        with pytest.raises(ParameterError, match="optimizers"):
-            no.parse_optimizers(bad)
+def test_nesterov_stores_the_look_ahead_point() -> None:
+    """Classic Nesterov (gradient at p + mu*v) and the stored look-ahead form give the same path."""
+    grad = np.array([0.5, 4.0])  # f = 0.25 x^2 + 2 y^2: gradient = grad * p
+    mu, lr = 0.9, 0.05
+    p, v = np.array([3.0, -1.0]), np.zeros(2)
+    look = {"p": p.copy()}
+    opt = no.Nesterov(lr=lr, momentum=mu)
+    for _ in range(25):
+        v = mu * v - lr * grad * (p + mu * v)
+        p = p + v
+        opt.update(look, {"p": grad * look["p"]})
+        np.testing.assert_allclose(look["p"], p + mu * v, rtol=1e-12, atol=1e-14)

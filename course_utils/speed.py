@@ -1,4 +1,5 @@
-"""Input-pipeline speed: the source notes' per-image DataLoader against the course's in-memory batches."""
+"""Input-pipeline speed (notebook 00 and ``benchmarks/``): the source notes' per-image DataLoader
+against the course's in-memory batches, and the kernel's peak memory."""
 
 from __future__ import annotations
 
@@ -67,23 +68,6 @@ def train_throughput(
                 break
     seconds = time.perf_counter() - start
     return {"images": seen, "seconds": seconds, "images_per_s": seen / seconds}
-
-
-def matmul_seconds(n: int, device: torch.device | str, repeats: int = 5) -> float:
-    """Median wall time of one ``n x n`` float32 matrix product on ``device`` (synchronized on CUDA)."""
-    device = torch.device(device)
-    a = torch.randn(n, n, device=device)
-    b = torch.randn(n, n, device=device)
-    times = []
-    for _ in range(repeats + 1):  # the first product is a warm-up
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        a @ b
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    return sorted(times[1:])[len(times[1:]) // 2]
 
 
 def peak_rss_mib() -> float:

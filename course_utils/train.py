@@ -277,6 +277,8 @@ def fit(
 ) -> History:
     """Train ``model`` for up to ``epochs`` epochs and return its ``History``.
 
+    Notebook 00 teaches this loop (``train_epoch``) and checks that both give the same weights.
+
     - ``optimizer`` defaults to Adam(lr).
     - ``scheduler``: OneCycleLR/CyclicLR are stepped after every batch; ReduceLROnPlateau once per
       epoch with ``logs[monitor]``; any other scheduler once per epoch after the optimizer's steps.

@@ -3,7 +3,7 @@ from fixture_files import write_mnist_like
 from torch import nn
 
 import course_utils.data as data
-from course_utils.speed import matmul_seconds, peak_rss_mib, source_notes_loader, train_throughput
+from course_utils.speed import peak_rss_mib, source_notes_loader, train_throughput
 
 
 def test_source_notes_loader_gives_normalized_per_image_batches(tmp_path, monkeypatch):
@@ -24,6 +24,5 @@ def test_train_throughput_counts_images():
     assert out["images"] >= 100 and out["images_per_s"] > 0
 
 
-def test_timers_return_positive_numbers():
-    assert matmul_seconds(64, "cpu", repeats=2) > 0
-    assert peak_rss_mib() > 10
+def test_peak_memory_is_a_plausible_number_of_mib():
+    assert 10 < peak_rss_mib() < 1e6

@@ -7,7 +7,7 @@ RUN_ARGS ?=
 NB ?=
 LOGDIR ?= runs
 
-.PHONY: setup run test lint lab bench notebooks data mathjax book clean-runs tensorboard
+.PHONY: setup run test lint lab bench notebooks data mathjax postgres book clean-runs tensorboard
 
 setup:
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,6 +15,7 @@ setup:
 	$(PY) -m pip install --quiet -e ".[dev]"
 	@$(MAKE) --no-print-directory data
 	@$(MAKE) --no-print-directory mathjax
+	@$(MAKE) --no-print-directory postgres
 	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL_NAME) --display-name "NN training course (.venv)" >/dev/null
 	@echo "setup done: $(VENV) ready, Jupyter kernel '$(KERNEL_NAME)' registered"
 
@@ -30,6 +31,12 @@ data:
 mathjax:
 	@if [ ! -f /usr/share/javascript/mathjax/MathJax.js ] && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
 		(apt-get update -qq && apt-get install -y -qq libjs-mathjax >/dev/null) || echo "apt-get could not install libjs-mathjax; make book will say what is missing"; \
+	fi
+
+# PostgreSQL server binaries for the multi-machine sweep test (Debian's postgresql), where missing.
+postgres:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		(apt-get update -qq && apt-get install -y -qq postgresql >/dev/null) || echo "apt-get could not install postgresql; the PostgreSQL sweep test will be skipped"; \
 	fi
 
 # The course website from the committed notebooks (not executed), offline: book/_build/html.

@@ -244,8 +244,9 @@ print("np.squeeze on shape", img.shape, "->", np.squeeze(img).shape)
 
 # %% [markdown]
 # ## The data: Fashion-MNIST, in memory
-# `load_dataset` looks for the files offline first (your `data_dir`, `$COURSE_DATA_DIR`, the
-# project's `data/` folder, the Debian package `dataset-fashion-mnist`) and downloads only as a last
+# `load_dataset` works offline first. A folder you name (`data_dir` or `$COURSE_DATA_DIR`) is used
+# exactly: missing files there are an error that names them. Otherwise it looks in the project's
+# `data/` folder and the Debian package `dataset-fashion-mnist`, and downloads only as a last
 # resort. The whole dataset stays in memory as **uint8** tensors (60 000 images x 784 bytes =
 # 47 MB); batches are converted to float and normalized only when they are used. We hold out 20% of
 # the training images as a stratified validation split (notebook 02 explains why).

@@ -569,14 +569,15 @@ def plot_claims(ledger: list[dict[str, Any]], path: Path) -> bool:
         low = c["low"] if c.get("low") is not None else c["mean"]
         high = c["high"] if c.get("high") is not None else c["mean"]
         colour = VERDICT_COLOURS.get(c["verdict"], "black")
-        ax.plot([max(low / scale, -10), min(high / scale, 10)], [i, i], color=colour, lw=2)
+        ax.plot([max(low / scale, -1000), min(high / scale, 1000)], [i, i], color=colour, lw=2)
         ax.plot(c["mean"] / scale, i, "o", color=colour)
     labels = [f"{c['notebook'][:2]} {c['claim'][:60]}" for c in reversed(rows)]
     ax.set_yticks(range(len(rows)), labels, fontsize=7)
     for x, style in ((0, "-"), (1, "--"), (-1, "--")):
         ax.axvline(x, color="black", lw=0.8, ls=style)
-    ax.set_xlim(-10, 10)
-    ax.set_xlabel("mean paired difference / min effect (95% interval; clipped at +-10)")
+    ax.set_xscale("symlog", linthresh=1)  # linear within +-1 min effect, logarithmic beyond
+    ax.set_xlim(-1000, 1000)
+    ax.set_xlabel("mean paired difference / min effect (95% interval; symmetric log scale)")
     for verdict, colour in VERDICT_COLOURS.items():
         ax.plot([], [], "o-", color=colour, label=verdict)
     ax.legend(loc="lower right", fontsize=7)

@@ -17,6 +17,7 @@ setup:
 	@$(MAKE) --no-print-directory mathjax
 	@$(MAKE) --no-print-directory postgres
 	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL_NAME) --display-name "NN training course (.venv)" >/dev/null
+	$(VENV)/bin/jupyter trust notebooks/*.ipynb >/dev/null 2>&1 || echo "jupyter trust failed: open the notebooks and choose Trust"
 	@echo "setup done: $(VENV) ready, Jupyter kernel '$(KERNEL_NAME)' registered"
 
 # Fashion-MNIST offline first: the Debian package where apt-get and root are available,

@@ -1,14 +1,22 @@
 """Shared helpers for the course on training neural networks well (``import course_utils as cu``).
 
 Notebooks use: ``setup`` with parameter specs (``integer``, ``number``, ``choice``, ``names``),
-``load_dataset`` / ``Batches`` / ``Augment`` (in-memory data), ``build_model``, ``fit`` /
-``evaluate`` / callbacks, ``Results`` (metrics and claims decided by ``paired_verdict``),
+``load_dataset`` / ``paired_split`` / ``Batches`` / ``Augment`` (in-memory data), ``build_model``,
+``fit`` / ``evaluate`` / callbacks, ``Results`` (metrics and claims decided by ``paired_verdict``),
 ``table`` (printed tables), ``Panel`` / ``slider`` (widgets) and the exercise checks.
 """
 
 from . import exercises, plots, widgets
 from .config import Config, setup
-from .data import Augment, Batches, ImageDataset, load_dataset, stratified_subset, train_val_split
+from .data import (
+    Augment,
+    Batches,
+    ImageDataset,
+    load_dataset,
+    paired_split,
+    stratified_subset,
+    train_val_split,
+)
 from .models import build_model, count_parameters
 from .params import choice, integer, names, number, split_names
 from .results import Results, effect_interval, format_effect, paired_verdict, table
@@ -40,6 +48,7 @@ __all__ = [
     "load_dataset",
     "names",
     "number",
+    "paired_split",
     "paired_verdict",
     "predict_proba",
     "setup",

@@ -96,9 +96,6 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-COMMON_PARAMETERS = ("profile", "dataset", "seed", "results_path", "data_dir")
-
-
 def setup(
     profile: str | dict[str, Any] = "auto",
     dataset: str = "fashion_mnist",
@@ -167,12 +164,12 @@ def setup(
     if not quiet:
         print(cfg.summary())
         if values:
-            print(describe_parameters(**values))
+            print(_describe_parameters(**values))
         if resolved == "gpu" and device.type == "cpu":
             print("note: profile 'gpu' was asked for but CUDA is not available; running on the CPU")
     return cfg
 
 
-def describe_parameters(**params: Any) -> str:
+def _describe_parameters(**params: Any) -> str:
     """One line ``name=value`` for the lesson's hyperparameters, for printing after defaults are filled in."""
     return " ".join(f"{k}={v!r}" for k, v in params.items())

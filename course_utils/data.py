@@ -97,7 +97,7 @@ class ImageDataset:
 
     def __post_init__(self) -> None:
         if not self.mean:
-            self.mean, self.std = channel_stats(self.train_x)
+            self.mean, self.std = _channel_stats(self.train_x)
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -120,7 +120,7 @@ class ImageDataset:
         )
 
 
-def channel_stats(x: torch.Tensor) -> tuple[tuple[float, ...], tuple[float, ...]]:
+def _channel_stats(x: torch.Tensor) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """Per-channel mean and std of uint8 images, in [0, 1] units (computed in chunks)."""
     c = x.shape[1]
     total = torch.zeros(c, dtype=torch.float64)
@@ -204,7 +204,7 @@ def read_cifar_batch(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
 
 
 # ---------------------------------------------------------------- locating files
-def explicit_root(data_dir: str | os.PathLike | None = None) -> tuple[Path, str] | None:
+def _explicit_root(data_dir: str | os.PathLike | None = None) -> tuple[Path, str] | None:
     """The folder the user named (``data_dir``, else ``$COURSE_DATA_DIR``) and how, or None."""
     if data_dir is not None:
         return Path(data_dir), "data_dir"
@@ -213,13 +213,7 @@ def explicit_root(data_dir: str | os.PathLike | None = None) -> tuple[Path, str]
     return None
 
 
-def candidate_roots(data_dir: str | os.PathLike | None = None) -> list[Path]:
-    """Folders searched for datasets: the explicit one alone, else the project's ``data/``."""
-    explicit = explicit_root(data_dir)
-    return [explicit[0]] if explicit else [PROJECT_DATA]
-
-
-def expected_files(name: str) -> list[str]:
+def _expected_files(name: str) -> list[str]:
     """File names of dataset ``name`` (IDX files may also be gzipped, ``.gz``)."""
     if name == "cifar10":
         return [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
@@ -236,8 +230,8 @@ def _idx_path(folder: Path, stem: str) -> Path | None:
 def _scan(name: str, folder: Path) -> tuple[dict[str, Path], list[str]]:
     """``(found, missing)``: the dataset's files present in ``folder`` and the names missing."""
     if name == "cifar10":
-        found = {f: folder / f for f in expected_files(name) if (folder / f).is_file()}
-        return found, [f for f in expected_files(name) if f not in found]
+        found = {f: folder / f for f in _expected_files(name) if (folder / f).is_file()}
+        return found, [f for f in _expected_files(name) if f not in found]
     paths = {key: _idx_path(folder, stem) for key, stem in IDX_FILES.items()}
     found = {key: path for key, path in paths.items() if path is not None}
     return found, [IDX_FILES[key] for key, path in paths.items() if path is None]
@@ -250,10 +244,12 @@ def _where(name: str, root: Path) -> str:
 
 def _expected_text(name: str) -> str:
     gz = " (each may be gzipped, .gz)" if name != "cifar10" else ""
-    return ", ".join(expected_files(name)) + gz
+    return ", ".join(_expected_files(name)) + gz
 
 
-def incomplete_message(name: str, root: Path, how: str, best: tuple[Path, list[str]] | None) -> str:
+def _incomplete_message(
+    name: str, root: Path, how: str, best: tuple[Path, list[str]] | None
+) -> str:
     if not root.is_dir():
         head = f"{how} {root} is not an existing folder"
     elif best is None:
@@ -283,7 +279,7 @@ def find_files(
     lacking files raises DatasetUnavailableError naming them (never a silent fallback).
     """
     check_choice("dataset", name, CLASSES)
-    explicit = explicit_root(data_dir)
+    explicit = _explicit_root(data_dir)
     if explicit is not None:
         root, how = explicit
         best: tuple[Path, list[str]] | None = None
@@ -296,7 +292,7 @@ def find_files(
                 return folder, found
             if found and (best is None or len(missing) < len(best[1])):
                 best = (folder, missing)
-        raise DatasetUnavailableError(incomplete_message(name, root, how, best))
+        raise DatasetUnavailableError(_incomplete_message(name, root, how, best))
     folders = [PROJECT_DATA / sub for sub in LAYOUTS[name]]
     if name == "fashion_mnist":
         folders.append(DEBIAN_FASHION_MNIST)
@@ -308,7 +304,7 @@ def find_files(
     return None
 
 
-def download_source(name: str) -> str:
+def _download_source(name: str) -> str:
     """Where torchvision downloads dataset ``name`` from (its first mirror)."""
     import torchvision.datasets as tvd
 
@@ -329,7 +325,7 @@ def download(name: str, root: str | os.PathLike | None = None) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     cls = getattr(tvd, TORCHVISION_CLASSES[name])
     print(
-        f"downloading {name} from {download_source(name)} into {root} "
+        f"downloading {name} from {_download_source(name)} into {root} "
         f"(gives up when the network is silent for {DOWNLOAD_TIMEOUT:g} s) ...",
         flush=True,
     )
@@ -341,20 +337,20 @@ def download(name: str, root: str | os.PathLike | None = None) -> Path:
     except Exception as exc:
         if isinstance(exc, (TimeoutError, socket.timeout)) or "timed out" in str(exc):
             exc = TimeoutError(f"no answer from the server within {DOWNLOAD_TIMEOUT:g} s")
-        raise DatasetUnavailableError(unavailable_message(name, exc)) from None
+        raise DatasetUnavailableError(_unavailable_message(name, exc)) from None
     finally:
         socket.setdefaulttimeout(previous)
     return root
 
 
-def unavailable_message(name: str, exc: BaseException | None = None) -> str:
+def _unavailable_message(name: str, exc: BaseException | None = None) -> str:
     places = [PROJECT_DATA] + ([DEBIAN_FASHION_MNIST] if name == "fashion_mnist" else [])
     lines = [
         f"dataset {name!r} was not found locally (searched {', '.join(str(p) for p in places)}) "
         "and could not be downloaded"
     ]
     if exc is not None:
-        lines[0] += f" from {download_source(name)} ({type(exc).__name__}: {exc})"
+        lines[0] += f" from {_download_source(name)} ({type(exc).__name__}: {exc})"
     lines.append(
         f"Expected files: {_expected_text(name)}, in one of: {_where(name, PROJECT_DATA)}"
         + (f", {DEBIAN_FASHION_MNIST}" if name == "fashion_mnist" else "")
@@ -395,11 +391,11 @@ def load_dataset(
     located = find_files(name, data_dir)
     if located is None:
         if not allow_download:
-            raise DatasetUnavailableError(unavailable_message(name))
+            raise DatasetUnavailableError(_unavailable_message(name))
         download(name)
         located = find_files(name, data_dir)
         if located is None:
-            raise DatasetUnavailableError(unavailable_message(name))
+            raise DatasetUnavailableError(_unavailable_message(name))
     folder, files = located
     key = (name, str(folder))
     if key not in _CACHE:
@@ -521,6 +517,38 @@ def train_val_split(
         test_size=val_fraction,
         random_state=seed,
         stratify=y.numpy() if stratify else None,
+    )
+    tr, va = torch.from_numpy(np.sort(tr)), torch.from_numpy(np.sort(va))
+    return x[tr], y[tr], x[va], y[va]
+
+
+def paired_split(
+    ds: ImageDataset, train_size: int, val_size: int, seed: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Seed ``seed``'s data for a paired comparison: ``(train_x, train_y, val_x, val_y)``.
+
+    A stratified sample of ``train_size + val_size`` training images, split (stratified) into
+    ``train_size`` for training and ``val_size`` for validation. It depends only on the sizes and
+    the seed, so every compared setting of one seed sees the same split (DESIGN.md, "Claims").
+    """
+    from sklearn.model_selection import train_test_split
+
+    available = len(ds.train_y)
+    for name, value in (("train_size", train_size), ("val_size", val_size)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < ds.num_classes:
+            raise ParameterError(
+                f"parameter {name!r} got {value!r}; allowed: an integer >= {ds.num_classes} "
+                f"(at least one image per class)"
+            )
+    if train_size + val_size > available:
+        raise ParameterError(
+            f"parameter 'train_size' got {train_size!r}; allowed: train_size + val_size <= "
+            f"{available} (the training set), here val_size={val_size}"
+        )
+    n = train_size + val_size
+    x, y = stratified_subset(ds.train_x, ds.train_y, n, seed=seed, name="train_size + val_size")
+    tr, va = train_test_split(
+        np.arange(n), test_size=val_size, random_state=seed, stratify=y.numpy()
     )
     tr, va = torch.from_numpy(np.sort(tr)), torch.from_numpy(np.sort(va))
     return x[tr], y[tr], x[va], y[va]

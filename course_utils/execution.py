@@ -108,8 +108,12 @@ def atomic_write(path: str | os.PathLike, data: str | bytes) -> Path:
 
 
 def write_notebook(nb: nbformat.NotebookNode, path: str | os.PathLike) -> Path:
-    """``nbformat.write`` made atomic."""
-    return atomic_write(path, nbformat.writes(nb))
+    """``nbformat.write`` made atomic: the exact bytes Jupyter itself would save.
+
+    Indent 1, sorted keys, non-ASCII kept, and a trailing newline (``nbformat.write`` adds it,
+    ``nbformat.writes`` does not), so opening a stored notebook does not mark it modified.
+    """
+    return atomic_write(path, nbformat.writes(nb) + "\n")
 
 
 # ---------------------------------------------------------------- stopping

@@ -18,15 +18,14 @@ import numpy as np
 STRICT_ENV = "COURSE_STRICT_EXERCISES"
 
 
-def _strict() -> bool:
+def _strict() -> None:
     return os.environ.get(STRICT_ENV, "0") not in ("", "0")
 
 
-def _report(ok: bool, name: str, why: str, *, answered: bool = True) -> bool:
+def _report(ok: bool, name: str, why: str, *, answered: bool = True) -> None:
     print(f"{'✅ correct' if ok else '❌ not yet'}: {name}" + ("" if ok else f" — {why}"))
     if not ok and answered and _strict():
         raise AssertionError(f"exercise check failed in strict mode: {name}: {why}")
-    return ok
 
 
 def _hint(hint: str) -> str:
@@ -45,8 +44,8 @@ def _as_array(value: Any) -> np.ndarray | None:
 
 def check_close(
     name: str, answer: Any, expected: Any, *, rtol: float = 1e-6, atol: float = 1e-8, hint: str = ""
-) -> bool:
-    """True when ``answer`` matches ``expected`` elementwise within tolerance; prints the verdict."""
+) -> None:
+    """Print whether ``answer`` matches ``expected`` elementwise within tolerance (returns None)."""
     if answer is None:
         return _report(
             False, name, "no answer yet (the function returned None)" + _hint(hint), answered=False
@@ -66,8 +65,8 @@ def check_close(
     return _report(False, name, why)
 
 
-def check_equal(name: str, answer: Any, expected: Any, *, hint: str = "") -> bool:
-    """True when ``answer == expected``; prints the verdict."""
+def check_equal(name: str, answer: Any, expected: Any, *, hint: str = "") -> None:
+    """Print whether ``answer == expected`` (returns None, so a cell can end with the check)."""
     if answer is None:
         return _report(False, name, "no answer yet (None)" + _hint(hint), answered=False)
     try:
@@ -77,7 +76,7 @@ def check_equal(name: str, answer: Any, expected: Any, *, hint: str = "") -> boo
     return _report(ok, name, f"got {answer!r}, expected {expected!r}" + _hint(hint))
 
 
-def check_true(name: str, condition: bool | None, why: str) -> bool:
+def check_true(name: str, condition: bool | None, why: str) -> None:
     """Report a custom condition; ``why`` explains what is wrong when it fails (None = unanswered)."""
     if condition is None:
         return _report(False, name, "no answer yet (None)", answered=False)

@@ -9,7 +9,7 @@ from torch import nn
 
 from .validation import check_choice, check_fraction
 
-MODELS = ("mlp", "small_cnn", "resnet18", "resnet34")
+MODELS = ("mlp", "small_cnn", "capstone_cnn", "resnet18", "resnet34")
 
 
 class MLP(nn.Module):
@@ -83,6 +83,60 @@ class SmallCNN(nn.Module):
         return self.classifier(self.features(x))
 
 
+class CapstoneCNN(nn.Module):
+    """Three stages of two 3x3 Conv-[BN]-ReLU layers (widths 32, 64, 128), global average pool, FC.
+
+    Notebook 11 (the capstone) writes this model in a cell and checks that it equals this copy,
+    which ``benchmarks/fast_lane.py`` reuses. Max-pooling halves the image after stages 1 and 2.
+    """
+
+    def __init__(
+        self,
+        in_shape: Sequence[int],
+        num_classes: int,
+        *,
+        batch_norm: bool = True,
+        widths: tuple[int, int, int] = (32, 64, 128),
+    ) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        cin = in_shape[0]
+        for stage, cout in enumerate(widths):
+            for _ in range(2):
+                layers += [nn.Conv2d(cin, cout, 3, padding=1, bias=not batch_norm)]
+                layers += [nn.BatchNorm2d(cout)] if batch_norm else []
+                layers += [nn.ReLU(inplace=True)]
+                cin = cout
+            if stage < len(widths) - 1:
+                layers.append(nn.MaxPool2d(2))
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Sequential(
+            nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(cin, num_classes)
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+
+class FastCPU(nn.Module):
+    """Run ``net`` in channels-last memory layout, optionally under bfloat16 autocast.
+
+    On CPUs with bfloat16 matrix units (AMX, AVX-512 BF16) this trains convolutions several times
+    faster than float32; elsewhere it can be slower, so notebook 11 measures both and keeps the
+    faster. Logits come back as float32, so losses and softmax stay in full precision.
+    """
+
+    def __init__(self, net: nn.Module, bf16: bool = True) -> None:
+        super().__init__()
+        self.net = net.to(memory_format=torch.channels_last)
+        self.bf16 = bf16
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.contiguous(memory_format=torch.channels_last)
+        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+            return self.net(x).float()
+
+
 class BasicBlock(nn.Module):
     """Two 3x3 Conv-BN layers with an identity (or 1x1 Conv-BN) shortcut."""
 
@@ -142,9 +196,15 @@ def resnet34(in_shape: Sequence[int], num_classes: int, width: int = 64) -> ResN
 
 
 def build_model(name: str, in_shape: Sequence[int], num_classes: int, **kwargs) -> nn.Module:
-    """Build a course model by name: ``mlp``, ``small_cnn``, ``resnet18`` or ``resnet34``."""
+    """Build a course model by name: one of :data:`MODELS`."""
     check_choice("model", name, MODELS)
-    factory = {"mlp": MLP, "small_cnn": SmallCNN, "resnet18": resnet18, "resnet34": resnet34}[name]
+    factory = {
+        "mlp": MLP,
+        "small_cnn": SmallCNN,
+        "capstone_cnn": CapstoneCNN,
+        "resnet18": resnet18,
+        "resnet34": resnet34,
+    }[name]
     return factory(tuple(in_shape), num_classes, **kwargs)
 
 

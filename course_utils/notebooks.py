@@ -26,7 +26,7 @@ def twin(path: Path) -> Path:
     return path.with_suffix(".ipynb" if path.suffix == ".py" else ".py")
 
 
-def cell_sources(nb: nbformat.NotebookNode) -> list[tuple[str, str, tuple[str, ...]]]:
+def _cell_sources(nb: nbformat.NotebookNode) -> list[tuple[str, str, tuple[str, ...]]]:
     """(type, source, tags) of every cell: what must agree between the two files of a pair."""
     return [(c.cell_type, c.source.strip(), tuple(c.metadata.get("tags", []))) for c in nb.cells]
 
@@ -36,7 +36,9 @@ def in_sync(py_path: Path) -> bool:
     ipynb = twin(py_path)
     if not ipynb.exists():
         return False
-    return cell_sources(jupytext.read(py_path)) == cell_sources(nbformat.read(ipynb, as_version=4))
+    return _cell_sources(jupytext.read(py_path)) == _cell_sources(
+        nbformat.read(ipynb, as_version=4)
+    )
 
 
 def build(

@@ -46,17 +46,17 @@ USUAL_LR = {
 }
 
 
-def check_lr(lr: Any) -> float:
+def _check_lr(lr: Any) -> float:
     """A learning rate must be a finite number > 0."""
     return check_number("lr", lr, low=0, low_open=True)
 
 
-def check_momentum(name: str, value: Any) -> float:
+def _check_momentum(name: str, value: Any) -> float:
     """Momentum-like coefficients (momentum, decay, betas) must lie in [0, 1)."""
     return check_number(name, value, low=0, high=1, high_open=True)
 
 
-def check_eps(eps: Any) -> float:
+def _check_eps(eps: Any) -> float:
     return check_number("eps", eps, low=0, low_open=True)
 
 
@@ -64,7 +64,7 @@ class Optimizer:
     """Base class: ``update(params, grads)`` checks the dicts, then calls ``_step`` per parameter."""
 
     def __init__(self, lr: float) -> None:
-        self.lr = check_lr(lr)
+        self.lr = _check_lr(lr)
         self.t = 0  # number of update calls so far
 
     def _state(self, attr: str, params: Params) -> Params:
@@ -112,7 +112,7 @@ class Momentum(Optimizer):
 
     def __init__(self, lr: float = 0.01, momentum: float = 0.9) -> None:
         super().__init__(lr)
-        self.momentum = check_momentum("momentum", momentum)
+        self.momentum = _check_momentum("momentum", momentum)
         self.v: Params | None = None
 
     def _update(self, params: Params, grads: Params) -> None:
@@ -147,7 +147,7 @@ class AdaGrad(Optimizer):
 
     def __init__(self, lr: float = 0.01, eps: float = 1e-7) -> None:
         super().__init__(lr)
-        self.eps = check_eps(eps)
+        self.eps = _check_eps(eps)
         self.h: Params | None = None
 
     def _update(self, params: Params, grads: Params) -> None:
@@ -166,8 +166,8 @@ class RMSprop(Optimizer):
 
     def __init__(self, lr: float = 0.01, decay: float = 0.9, eps: float = 1e-7) -> None:
         super().__init__(lr)
-        self.decay = check_momentum("decay", decay)
-        self.eps = check_eps(eps)
+        self.decay = _check_momentum("decay", decay)
+        self.eps = _check_eps(eps)
         self.h: Params | None = None
 
     def _update(self, params: Params, grads: Params) -> None:
@@ -189,9 +189,9 @@ class Adam(Optimizer):
         self, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8
     ) -> None:
         super().__init__(lr)
-        self.beta1 = check_momentum("beta1", beta1)
-        self.beta2 = check_momentum("beta2", beta2)
-        self.eps = check_eps(eps)
+        self.beta1 = _check_momentum("beta1", beta1)
+        self.beta2 = _check_momentum("beta2", beta2)
+        self.eps = _check_eps(eps)
         self.m: Params | None = None
         self.v: Params | None = None
 

@@ -21,13 +21,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from .validation import ParameterError
-
-PROFILE_NAMES = ("smoke", "cpu", "gpu")
-
-
-def _num(value: float) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
+from .validation import ParameterError, describe_range
 
 
 @dataclass(frozen=True)
@@ -46,16 +40,13 @@ class Spec:
     def allowed(self) -> str:
         """Human-readable description of the allowed values."""
         if self.kind in ("integer", "number"):
-            kind = "an integer" if self.kind == "integer" else "a finite number"
-            if self.low is not None and self.high is not None:
-                left, right = "(" if self.low_open else "[", ")" if self.high_open else "]"
-                text = f"{kind} in {left}{_num(self.low)}, {_num(self.high)}{right}"
-            elif self.low is not None:
-                text = f"{kind} {'>' if self.low_open else '>='} {_num(self.low)}"
-            elif self.high is not None:
-                text = f"{kind} {'<' if self.high_open else '<='} {_num(self.high)}"
-            else:
-                text = kind
+            text = describe_range(
+                self.low,
+                self.high,
+                low_open=self.low_open,
+                high_open=self.high_open,
+                integer=self.kind == "integer",
+            )
         elif self.kind == "choice":
             text = "one of " + ", ".join(repr(o) for o in self.options)
         else:

@@ -18,8 +18,6 @@ The canonical copies of code that two notebooks teach and the capstone reuses:
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 import torch.nn.functional as F
 
@@ -167,13 +165,3 @@ def smoothing_loss(logits: torch.Tensor, labels: torch.Tensor, alpha: float) -> 
     """
     targets = smoothed_targets(labels, logits.shape[1], alpha, dtype=logits.dtype)
     return (-targets * F.log_softmax(logits, dim=1)).sum(dim=1).mean()
-
-
-def smoothing_loss_fn(alpha: float) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
-    """``loss_fn`` for ``fit``: the notes' smoothing loss with a fixed ``alpha``."""
-    check_smoothing(alpha)
-
-    def loss_fn(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        return smoothing_loss(logits, labels, alpha)
-
-    return loss_fn

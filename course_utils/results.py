@@ -99,7 +99,7 @@ def format_effect(diffs: Sequence[float], unit: str = "", scale: float = 1.0) ->
     return f"{scale * mean:+.3g} +- {se_text}{unit} (n={len(_as_diffs(diffs))})"
 
 
-def machine_load() -> tuple[float, int]:
+def _machine_load() -> tuple[float, int]:
     """(1-minute load average, usable cores): timing claims are inconclusive when load > cores."""
     from .config import available_cores
 
@@ -136,6 +136,7 @@ class Results:
         self.path = Path(path) if path is not None else None
         self.metrics: dict[str, Any] = {}
         self.claims: list[dict[str, Any]] = []
+        self.saved_to: Path | None = None  # where save() last wrote the JSON
 
     def metric(self, name: str, value: Any) -> Any:
         """Record one metric (a number or short string) and return it."""
@@ -196,7 +197,7 @@ class Results:
         """
         verdict = paired_verdict(diffs, min_effect)
         if timing:
-            load, cores = machine_load()
+            load, cores = _machine_load()
             if load > cores:
                 verdict = "inconclusive"
                 detail = (detail + "; " if detail else "") + (
@@ -340,8 +341,8 @@ class Results:
             "claims": self.claims,
         }
 
-    def save(self) -> Path | None:
-        """Write the JSON atomically to ``path``; returns the path (None when no path was given).
+    def save(self) -> None:
+        """Write the JSON atomically to ``path`` (nothing is written when no path was given).
 
         Without a path, ``$COURSE_RESULTS_DIR`` (set by ``make notebooks``, so the committed
         notebooks' results feed the course website's claims ledger) gives ``<dir>/<notebook>.json``.
@@ -354,7 +355,7 @@ class Results:
                 f"results of {self.notebook}: {len(self.metrics)} metrics, {len(self.claims)} claims "
                 "(not saved: results_path is None)"
             )
-            return None
+            return
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
         try:
@@ -367,10 +368,10 @@ class Results:
         print(
             f"results saved to {path.name}: {len(self.metrics)} metrics, {len(self.claims)} claims"
         )
-        return path
+        self.saved_to = path
 
 
-def load_results(path: str | os.PathLike) -> dict[str, Any]:
+def _load_results(path: str | os.PathLike) -> dict[str, Any]:
     """Read one results JSON, checking its shape."""
     data = json.loads(Path(path).read_text())
     for key in ("notebook", "metrics", "claims"):
@@ -382,7 +383,7 @@ def load_results(path: str | os.PathLike) -> dict[str, Any]:
 def collect(folder: str | os.PathLike) -> list[dict[str, Any]]:
     """All results JSON files in ``folder``, sorted by notebook name."""
     return sorted(
-        (load_results(p) for p in Path(folder).glob("*.json")), key=lambda r: r["notebook"]
+        (_load_results(p) for p in Path(folder).glob("*.json")), key=lambda r: r["notebook"]
     )
 
 
@@ -403,10 +404,10 @@ def markdown_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
     return "\n".join(lines)
 
 
-def table(
+def format_table(
     rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None, floatfmt: str = ".4g"
 ) -> str:
-    """Print (and return) rows of dicts as an aligned plain-text table, for notebook output."""
+    """Rows of dicts as an aligned plain-text table (``columns``: which keys, in order)."""
     rows = list(rows)
     columns = list(columns or (rows[0].keys() if rows else []))
     cells = [[_fmt(r.get(c, ""), floatfmt) for c in columns] for r in rows]
@@ -414,9 +415,14 @@ def table(
     lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths))]
     lines.append("  ".join("-" * w for w in widths))
     lines += ["  ".join(v.rjust(w) for v, w in zip(row, widths)) for row in cells]
-    text = "\n".join(lines)
-    print(text)
-    return text
+    return "\n".join(lines)
+
+
+def table(
+    rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None, floatfmt: str = ".4g"
+) -> None:
+    """Print rows of dicts as an aligned table; returns None, so a cell can end with it."""
+    print(format_table(rows, columns, floatfmt))
 
 
 def summarize_metrics(metrics: dict[str, Any], limit: int = 6) -> str:

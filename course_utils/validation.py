@@ -36,7 +36,7 @@ def describe_range(
     high_open: bool = False,
     integer: bool = False,
 ) -> str:
-    """The allowed values in words, worded like the parameter declarations (``course_utils.params``):
+    """The allowed values in words (also how ``course_utils.params`` declarations describe theirs):
     ``an integer in [1, 20]``, ``a finite number > 0``, ``a finite number``."""
     kind = "an integer" if integer else "a finite number"
     if low is not None and high is not None:
@@ -79,13 +79,6 @@ def check_number(
     if high is not None and (value > high or (high_open and value == high)):
         _fail(name, value, allowed, hint)
     return value
-
-
-def check_positive(
-    name: str, value: Any, *, integer: bool = False, allow_none: bool = False
-) -> Any:
-    """Check that ``value`` is strictly greater than zero."""
-    return check_number(name, value, low=0, low_open=True, integer=integer, allow_none=allow_none)
 
 
 def check_fraction(

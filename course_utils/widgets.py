@@ -69,7 +69,7 @@ def checkbox(description: str, value: bool = False) -> w.Checkbox:
 BATCH_ENV = "COURSE_BATCH"
 
 
-def batch_mode() -> bool:
+def _batch_mode() -> bool:
     """True in papermill/build runs (``$COURSE_BATCH=1``): panels render as static text there."""
     return os.environ.get(BATCH_ENV, "0") not in ("", "0")
 
@@ -93,7 +93,7 @@ class Panel:
         static: bool | None = None,
     ) -> None:
         self.fn, self.controls, self.live = fn, dict(controls), live
-        self.static = batch_mode() if static is None else static
+        self.static = _batch_mode() if static is None else static
         self.last_result: Any = None
         self.runs = 0
         self.title = title

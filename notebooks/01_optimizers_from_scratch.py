@@ -64,6 +64,8 @@ cfg = cu.setup(
     batch_size=cu.integer(1, 4096),
     momentum=cu.number(0, 1, high_open=True),
 )
+
+# %%
 res = cu.Results("01_optimizers_from_scratch", results_path, cfg.profile)
 if batch_size > 0.8 * train_size:  # needs train_size's profile default, so it follows setup
     allowed = f"at most {int(0.8 * train_size)}, the training images (train_size={train_size})"
@@ -254,7 +256,7 @@ for t in range(1, 31):
     if t in (1, 2, 5, 10, 30):
         row = {"t": t, "mean of m_t": m.mean(), "(1-beta1^t) E[g]": (1 - beta1**t) * g_mean}
         rows.append(row | {"mean of m_t/(1-beta1^t)": m.mean() / (1 - beta1**t)})
-_ = cu.table(rows, floatfmt=".3f")
+cu.table(rows, floatfmt=".3f")
 
 # %% [markdown]
 # ### The notes' Adam
@@ -386,7 +388,7 @@ rows = [
     | {"= torch (1e-9)": p["ours_vs_torch"] <= 1e-9, "loss after 200 steps": f"{p['loss']:.6f}"}
     for name, p in proof.items()
 ]
-_ = cu.table(rows)
+cu.table(rows)
 print("every optimizer takes torch.optim's steps:", all(r["= torch (1e-9)"] for r in rows))
 
 # %%
@@ -566,7 +568,7 @@ for k in (20, 200, 2000):
     row = {"kappa": k, "GD best": gd, "mu=0.9 best": mu9, "tuned mu": MU_GRID[0, j]}
     row |= {"momentum best": factors[i, j], "GD steps": steps_to_shrink(gd)}
     rows.append(row | {"momentum steps": steps_to_shrink(factors[i, j])})
-_ = cu.table(rows, floatfmt=".3f")
+cu.table(rows, floatfmt=".3f")
 # %% [markdown]
 # The table shows the gap grow with $\kappa$: gradient descent needs about $\kappa$ steps per
 # factor $e$, tuned momentum about $\sqrt\kappa$. At $\kappa = 20$ the gain is modest and momentum
@@ -601,7 +603,7 @@ for name in ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"):
     k = int(np.nanargmin(finals))
     bowl_best[name] = {"optimizer": name, "best lr": BOWL_GRID[k], "f after 30 steps": finals[k]}
     bowl_best[name]["at grid edge"] = k in (0, len(BOWL_GRID) - 1)
-_ = cu.table(list(bowl_best.values()), floatfmt=".3g")
+cu.table(list(bowl_best.values()), floatfmt=".3g")
 
 # %% [markdown]
 # ### Try it
@@ -778,7 +780,7 @@ def validation_best_lr(name: str, s: int) -> float:
 
 best_lr = {(name, s): validation_best_lr(name, s) for name in SWEEP for s in seed_list}
 rows = [{"optimizer": name} | {f"seed {s}": best_lr[name, s] for s in seed_list} for name in SWEEP]
-_ = cu.table(rows, floatfmt="g")
+cu.table(rows, floatfmt="g")
 at_edge = sorted({name for (name, s), lr in best_lr.items() if lr in (LRS[0], LRS[-1])})
 print("validation-best learning rates at an edge of the grid:", ", ".join(at_edge) or "none")
 _ = res.metric("best_lr_at_grid_edge", ", ".join(at_edge) or "none")
@@ -1097,4 +1099,4 @@ res.metric("bowl_lowest_at_notes_lrs", min(bowl_final, key=bowl_final.get))
 for name in SWEEP:
     res.metric(f"test_acc_{name}_tuned", float(per_seed(name, tuned, "test").mean()))
     res.metric(f"median_best_lr_{name}", float(np.median([best_lr[name, s] for s in seed_list])))
-_ = res.save()
+res.save()

@@ -67,6 +67,8 @@ cfg = cu.setup(
     val_fraction=cu.number(0, 1, low_open=True, high_open=True),
     val_size=cu.integer(10, 60000, smoke=1000, cpu=5000, gpu=12000),
 )
+
+# %%
 ds = cu.load_dataset(cfg.dataset, cfg.data_dir)
 n_val_part = round(len(ds.train_y) * val_fraction)
 for name, value, part in (
@@ -276,7 +278,7 @@ for s, r in runs.items():
             f"val acc at {epochs}": r["val_acc"][-1],
         }
     )
-_ = cu.table(rows, floatfmt=".3f")
+cu.table(rows, floatfmt=".3f")
 
 
 # %%
@@ -504,7 +506,7 @@ def sweet_spot(val_losses: list[float]) -> int | None:
     return None  # your code
 
 
-_ = check_equal(
+check_equal(
     "sweet_spot",
     sweet_spot(list(runs[cfg.seed]["val_loss"])),
     sweet[cfg.seed],
@@ -518,7 +520,7 @@ def solution_sweet_spot(val_losses: list[float]) -> int | None:
     return int(np.argmin(val_losses)) + 1
 
 
-_ = check_equal(
+check_equal(
     "sweet_spot",
     solution_sweet_spot(list(runs[cfg.seed]["val_loss"])),
     sweet[cfg.seed],
@@ -536,7 +538,7 @@ def accuracy_of(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> float
     return None  # your code
 
 
-def check_accuracy_of(fn) -> bool:
+def check_accuracy_of(fn) -> None:
     xs, ys = next(iter(ds.loader(ds.train_x[:500], ds.train_y[:500], 500)))
     torch.manual_seed(0)
     net = cu.build_model("mlp", ds.shape, ds.num_classes, hidden=(32,), dropout=0.5)
@@ -553,7 +555,7 @@ def check_accuracy_of(fn) -> bool:
     )
 
 
-_ = check_accuracy_of(accuracy_of)
+check_accuracy_of(accuracy_of)
 
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
@@ -568,7 +570,7 @@ def solution_accuracy_of(net: torch.nn.Module, x: torch.Tensor, y: torch.Tensor)
         net.train(was_training)
 
 
-_ = check_accuracy_of(solution_accuracy_of)
+check_accuracy_of(solution_accuracy_of)
 # %% [markdown]
 # ## Summary
 #
@@ -598,4 +600,4 @@ res.metric("mean_test_acc_last", np.mean([r["test_acc"][-1] for r in runs.values
 res.metric("mean_train_loss_last", np.mean([r["train_loss"][-1] for r in runs.values()]))
 res.metric("mean_test_selection_optimism", np.mean(optimism))
 res.metric("stratified_share_diff", strat_diff)
-_ = res.save()
+res.save()

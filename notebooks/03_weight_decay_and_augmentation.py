@@ -61,6 +61,7 @@ import course_utils as cu
 from course_utils.data import FLIP_KEEPS_LABEL, normalize, torchvision_dataset
 from course_utils.exercises import check_close, check_equal
 
+# %%
 cfg = cu.setup(
     globals(),
     seeds=cu.integer(1, 20, smoke=1, cpu=5, gpu=5),
@@ -74,6 +75,8 @@ cfg = cu.setup(
     flip=cu.choice("auto", "on", "off"),
     speed_images=cu.integer(256, 60000, smoke=256, cpu=2000, gpu=5000),
 )
+
+# %%
 ds = cu.load_dataset(cfg.dataset, cfg.data_dir)
 train_x, train_y, val_part_x, val_part_y = cu.train_val_split(
     ds.train_x, ds.train_y, 0.2, seed=cfg.seed
@@ -365,7 +368,7 @@ def mean_of(kind: str, wd: float, key: str) -> float:
     return float(np.mean([runs[(kind, wd, s)][key] for s in seed_list]))
 
 
-_ = cu.table(
+cu.table(
     [
         {
             "optimizer": kind,
@@ -872,7 +875,7 @@ def adamw_decay_factor(step_lr: float, wd: float) -> float | None:
     return None  # your code
 
 
-def check_decay_factor(fn) -> bool:
+def check_decay_factor(fn) -> None:
     settings_ = ((0.01, 0.1), (0.001, 1.0), (0.1, 0.5))
     answers = [fn(a, b) for a, b in settings_]
     measured = []
@@ -890,7 +893,7 @@ def check_decay_factor(fn) -> bool:
     )
 
 
-_ = check_decay_factor(adamw_decay_factor)
+check_decay_factor(adamw_decay_factor)
 
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
@@ -899,7 +902,7 @@ def solution_adamw_decay_factor(step_lr: float, wd: float) -> float | None:
     return 1 - step_lr * wd
 
 
-_ = check_decay_factor(solution_adamw_decay_factor)
+check_decay_factor(solution_adamw_decay_factor)
 
 # %% [markdown]
 # **Exercise 2.** Write `n_versions(padding, flip)`: how many different images can
@@ -912,7 +915,7 @@ def n_versions(padding: int, flip: bool) -> int | None:
     return None  # your code
 
 
-def check_versions(fn) -> bool:
+def check_versions(fn) -> None:
     img = torch.randint(
         1, 256, (1, 1, 9, 9), dtype=torch.uint8, generator=torch.Generator().manual_seed(0)
     )
@@ -932,7 +935,7 @@ def check_versions(fn) -> bool:
     return ok
 
 
-_ = check_versions(n_versions)
+check_versions(n_versions)
 
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
@@ -941,7 +944,7 @@ def solution_n_versions(padding: int, flip: bool) -> int | None:
     return (2 * padding + 1) ** 2 * (2 if flip else 1)
 
 
-_ = check_versions(solution_n_versions)
+check_versions(solution_n_versions)
 # %% [markdown]
 # ## Summary
 #
@@ -978,4 +981,4 @@ for name, per_seed in settings.items():
     )
 res.metric("augment_median_speedup", 2 ** np.median(speedups))
 res.metric("sweep_seconds", sweep_seconds)
-_ = res.save()
+res.save()

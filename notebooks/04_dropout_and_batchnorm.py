@@ -52,6 +52,7 @@ import course_utils as cu
 from course_utils.data import normalize
 from course_utils.exercises import check_close
 
+# %%
 cfg = cu.setup(
     globals(),
     seeds=cu.integer(1, 20, smoke=1, cpu=5, gpu=5),
@@ -127,7 +128,7 @@ for p in (0.1, 0.3, 0.5, 0.8):
             "mean": f"{mean:.3f}",
         }
     )
-_ = cu.table(rows)
+cu.table(rows)
 # %% [markdown]
 # ### Dropout on the output layer
 # The syllabus says dropout belongs between hidden layers, never on the output layer. On the output
@@ -346,7 +347,7 @@ rows = [
     }
     for name, acc in test_acc.items()
 ]
-_ = cu.table(rows, floatfmt=".4f")
+cu.table(rows, floatfmt=".4f")
 # %%
 fig, ax = plt.subplots(figsize=(7, 3.6))
 for name, curves in val_curve.items():
@@ -564,7 +565,7 @@ def running_mean_after(k: int, batch_mean: float, momentum: float) -> float | No
     return None  # your code
 
 
-def check_running_mean(fn) -> bool:
+def check_running_mean(fn) -> None:
     bn1 = nn.BatchNorm1d(1, momentum=0.1).train()
     batch = torch.tensor([[1.0], [3.0]])  # mean 2
     for _ in range(7):
@@ -579,7 +580,7 @@ def check_running_mean(fn) -> bool:
     )
 
 
-_ = check_running_mean(running_mean_after)
+check_running_mean(running_mean_after)
 
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
@@ -588,7 +589,7 @@ def solution_running_mean_after(k: int, batch_mean: float, momentum: float) -> f
     return (1 - (1 - momentum) ** k) * batch_mean
 
 
-_ = check_running_mean(solution_running_mean_after)
+check_running_mean(solution_running_mean_after)
 
 # %% [markdown]
 # **2. The variance shift.** Write `dropout_variance(mean, var, p)`: the variance, in training
@@ -601,7 +602,7 @@ def dropout_variance(mean: float, var: float, p: float) -> float | None:
     return None  # your code
 
 
-def check_dropout_variance(fn) -> bool:
+def check_dropout_variance(fn) -> None:
     gen = torch.Generator().manual_seed(3)
     sample = 2.0 + 0.5 * torch.randn(2_000_000, generator=gen)
     keep = torch.rand(sample.shape, generator=gen) >= 0.3
@@ -615,7 +616,7 @@ def check_dropout_variance(fn) -> bool:
     )
 
 
-_ = check_dropout_variance(dropout_variance)
+check_dropout_variance(dropout_variance)
 
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
@@ -624,7 +625,7 @@ def solution_dropout_variance(mean: float, var: float, p: float) -> float:
     return (var + mean**2) / (1 - p) - mean**2
 
 
-_ = check_dropout_variance(solution_dropout_variance)
+check_dropout_variance(solution_dropout_variance)
 # %% [markdown]
 # ## Summary
 # - Dropout zeroes a fraction $p$ of hidden units in `train()` mode and rescales the rest by
@@ -656,4 +657,4 @@ res.metric("bn_error_reduction", error_reduction)
 res.metric("epochs", epochs)
 res.metric("seeds", seeds)
 res.metric("seconds_per_run", float(np.mean([r["s"] for r in RUNS.values()])))
-_ = res.save()
+res.save()

@@ -57,6 +57,7 @@ import torch
 import course_utils as cu
 from course_utils.train import Callback, early_stopping_epoch, load_weights
 
+# %%
 cfg = cu.setup(
     globals(),
     seeds=cu.integer(1, 20, smoke=1, cpu=5, gpu=5),

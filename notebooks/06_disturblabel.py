@@ -64,6 +64,7 @@ from torch import nn
 import course_utils as cu
 from course_utils.regularizers import DisturbLabel, DisturbValue, disturb_label_probs
 
+# %%
 started = time.perf_counter()
 cfg = cu.setup(
     globals(),
@@ -320,15 +321,6 @@ RATES = sorted({0.1, 0.3, 0.5, alpha})  # noise rates tried; 0 (plain training) 
 seed_ids = cfg.seed_list(seeds)
 
 
-def split_for(s: int):
-    """Seed s's data: a stratified sample of the training images, split into train / validation."""
-    x, y = cu.stratified_subset(
-        ds.train_x, ds.train_y, train_size + val_size, seed=s, name="train_size + val_size"
-    )
-    return cu.train_val_split(x, y, val_size / (train_size + val_size), seed=s)
-
-
-# %%
 def train_mlp(alpha: float, train_x, train_y, val_loader, s: int):
     """A fresh MLP trained with DisturbLabel(alpha): the same weights and batches for every alpha."""
     torch.manual_seed(s)
@@ -342,7 +334,7 @@ def train_mlp(alpha: float, train_x, train_y, val_loader, s: int):
 # %%
 runs = {}  # (seed, alpha) -> measurements
 for s in seed_ids:
-    train_x, train_y, val_x, val_y = split_for(s)
+    train_x, train_y, val_x, val_y = cu.paired_split(ds, train_size, val_size, s)
     val_loader = ds.loader(val_x, val_y, 2000, device=cfg.device)
     clean_loader = ds.loader(train_x, train_y, 2000, device=cfg.device)  # true labels
     for a in [0.0, *RATES]:
@@ -381,7 +373,7 @@ rows = [
     }
     for a in [0.0, *RATES]
 ]
-seed_table = cu.table(rows, floatfmt=".3f")
+cu.table(rows, floatfmt=".3f")
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
@@ -514,7 +506,7 @@ mse_value = [
 ]
 res.metric("diabetes_test_mse_plain", np.mean(mse_plain))
 res.metric("diabetes_test_mse_disturbvalue", np.mean(mse_value))
-mse_table = cu.table(
+cu.table(
     [
         {"seed": s, "plain": p, "DisturbValue": d}
         for s, p, d in zip(value_seed_ids, mse_plain, mse_value)

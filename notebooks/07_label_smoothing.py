@@ -60,6 +60,7 @@ import course_utils as cu
 from course_utils.regularizers import smoothing_loss, smoothing_to_torch
 from course_utils.train import predict_logits
 
+# %%
 started = time.perf_counter()
 cfg = cu.setup(
     globals(),
@@ -293,15 +294,6 @@ seed_ids = cfg.seed_list(seeds)
 ALPHAS = (0.0, smoothing)
 
 
-def split_for(s: int):
-    """Seed s's data: a stratified sample of the training images, split into train / validation."""
-    x, y = cu.stratified_subset(
-        ds.train_x, ds.train_y, train_size + val_size, seed=s, name="train_size + val_size"
-    )
-    return cu.train_val_split(x, y, val_size / (train_size + val_size), seed=s)
-
-
-# %%
 def train_mlp(alpha: float, train_x, train_y, val_loader, s: int):
     """A fresh MLP trained with the notes' loss at alpha: same weights and batches for each alpha."""
     torch.manual_seed(s)
@@ -355,7 +347,7 @@ def measure(probs: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
 # %%
 runs = {}  # (seed, alpha) -> measurements
 for s in seed_ids:
-    train_x, train_y, val_x, val_y = split_for(s)
+    train_x, train_y, val_x, val_y = cu.paired_split(ds, train_size, val_size, s)
     val_loader = ds.loader(val_x, val_y, 2000, device=cfg.device)
     for a in ALPHAS:
         net, history = train_mlp(a, train_x, train_y, val_loader, s)
@@ -401,7 +393,7 @@ rows = [
     }
     for a in ALPHAS
 ]
-experiment_table = cu.table(rows, floatfmt=".3g")
+cu.table(rows, floatfmt=".3g")
 
 # %%
 fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
@@ -525,7 +517,7 @@ models = {
     f"alpha={smoothing:g}": (smoothing, False),
     "plain + TS": (0.0, True),
 }
-bins_table = cu.table(
+cu.table(
     [
         {"model": name, **{f"{b} bins": mean_ece(a, b, ts) for b in (5, 10, 15, 30, 100)}}
         for name, (a, ts) in models.items()

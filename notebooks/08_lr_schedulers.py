@@ -401,7 +401,7 @@ rows = [
     for n, vs in GRID.items()
     for v in vs
 ]
-_ = cu.table(rows, floatfmt=".4f")
+cu.table(rows, floatfmt=".4f")
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(12, 3.6))
@@ -553,7 +553,7 @@ def step_lr(lr0: float, step_size: int, gamma: float, epoch: int) -> float | Non
     return None  # your code
 
 
-def check_step_lr(fn) -> bool:
+def check_step_lr(fn) -> None:
     expected = replay(lambda o: S.StepLR(o, 4, 0.3), 12, lr0=0.1)
     answer = [fn(0.1, 4, 0.3, e) for e in range(1, 13)]
     return cu.exercises.check_close(
@@ -564,7 +564,7 @@ def check_step_lr(fn) -> bool:
     )
 
 
-_ = check_step_lr(step_lr)
+check_step_lr(step_lr)
 
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
@@ -573,7 +573,7 @@ def solution_step_lr(lr0: float, step_size: int, gamma: float, epoch: int) -> fl
     return lr0 * gamma ** ((epoch - 1) // step_size)
 
 
-_ = check_step_lr(solution_step_lr)
+check_step_lr(solution_step_lr)
 
 # %% [markdown]
 # **Exercise 2.** A validation-loss history is below. With `patience=2` and `factor=0.5` (default
@@ -585,7 +585,7 @@ exercise_losses = [0.90, 0.70, 0.65, 0.66, 0.64, 0.645, 0.65, 0.66, 0.60, 0.61, 
 my_epochs = None  # your answer, a list such as [4, 7]
 
 
-def check_plateau_answer(answer) -> bool:
+def check_plateau_answer(answer) -> None:
     make = lambda o: S.ReduceLROnPlateau(o, factor=0.5, patience=2)  # noqa: E731
     lrs = replay(make, len(exercise_losses), metrics=exercise_losses)
     expected = [e + 1 for e in range(1, len(lrs)) if lrs[e] < lrs[e - 1]]
@@ -597,7 +597,7 @@ def check_plateau_answer(answer) -> bool:
     )
 
 
-_ = check_plateau_answer(my_epochs)
+check_plateau_answer(my_epochs)
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
 # Solution (expand to read).
@@ -605,7 +605,7 @@ _ = check_plateau_answer(my_epochs)
 # rate drops after epoch 8 and epoch 9 starts lower. Epoch 9 (0.60) is a new best; 10, 11, 12 are
 # bad, so epoch 13 starts lower again.
 solution_my_epochs = [9, 13]
-_ = check_plateau_answer(solution_my_epochs)
+check_plateau_answer(solution_my_epochs)
 
 # %% [markdown]
 # ## Summary
@@ -635,4 +635,4 @@ for name, value in chosen.items():
 res.metric("lr_range_test_suggestion", float(lr_at_min / 10))
 res.metric("epochs", epochs)
 res.metric("seeds", seeds)
-_ = res.save()
+res.save()

@@ -68,6 +68,7 @@ from course_utils import ensembles
 from course_utils.data import normalize
 from course_utils.exercises import check_close, check_equal
 
+# %%
 cfg = cu.setup(
     globals(),
     seeds=cu.integer(1, 20, smoke=1, cpu=5, gpu=5),
@@ -80,6 +81,8 @@ cfg = cu.setup(
     batch_size=cu.integer(8, 4096),
     lr=cu.number(0, 1, low_open=True),
 )
+
+# %%
 res = cu.Results("09_ensembles_kfold_tta", results_path, cfg.profile)
 ds = cu.load_dataset(cfg.dataset, cfg.data_dir)
 seed_list = cfg.seed_list(seeds)
@@ -750,7 +753,7 @@ cu.widgets.panel(
 
 # %%
 tie_label = None  # your answer: a class index
-_ = check_equal(
+check_equal(
     "hard-vote tie",
     tie_label,
     ensembles.hard_vote(torch.tensor([[4], [9], [2]])).item(),
@@ -759,7 +762,7 @@ _ = check_equal(
 # %% tags=["solution"] jupyter={"source_hidden": true}
 # Solution (expand to read).
 solution_tie_label = min(4, 9, 2)  # one vote each: the lowest tied class index wins
-_ = check_equal(
+check_equal(
     "hard-vote tie", solution_tie_label, ensembles.hard_vote(torch.tensor([[4], [9], [2]])).item()
 )
 
@@ -776,7 +779,7 @@ def majority_error(M: int, p: float) -> float | None:
     return None  # your code
 
 
-_ = check_close(
+check_close(
     "majority_error",
     None
     if majority_error(5, 0.2) is None
@@ -792,7 +795,7 @@ def solution_majority_error(M: int, p: float) -> float:
     return sum(math.comb(M, j) * p**j * (1 - p) ** (M - j) for j in range(M // 2 + 1, M + 1))
 
 
-_ = check_close(
+check_close(
     "majority_error",
     [solution_majority_error(M, p) for M, p in ((5, 0.2), (11, 0.3), (1, 0.1))],
     [stats.binom.sf(M // 2, M, p) for M, p in ((5, 0.2), (11, 0.3), (1, 0.1))],

@@ -67,6 +67,7 @@ from torch.utils.tensorboard import SummaryWriter
 import course_utils as cu
 from course_utils.train import Callback
 
+# %%
 cfg = cu.setup(
     globals(),
     threads=1,  # a small MLP trains fastest on one thread (and a shared machine thanks you)
@@ -100,9 +101,7 @@ ds = cu.load_dataset(cfg.dataset, cfg.data_dir)
 
 
 def seed_data(s: int) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
-    n = train_size + val_size
-    x, y = cu.stratified_subset(ds.train_x, ds.train_y, n, seed=s, name="train_size + val_size")
-    train_x, train_y, val_x, val_y = cu.train_val_split(x, y, val_size / n, seed=s)
+    train_x, train_y, val_x, val_y = cu.paired_split(ds, train_size, val_size, s)
     test_x, test_y = cu.stratified_subset(ds.test_x, ds.test_y, test_size, seed=s, name="test_size")
     return {"train": (train_x, train_y), "val": (val_x, val_y), "test": (test_x, test_y)}
 
@@ -325,7 +324,7 @@ rows.append(
         "seconds": "-",
     }
 )
-_ = cu.table(
+cu.table(
     rows,
     ["search", "best val loss", "test acc of pick", "trials", "pruned", "epochs run", "seconds"],
 )
@@ -577,13 +576,13 @@ def count_pruned(study) -> int | None:
     return None  # your code
 
 
-def check_count_pruned(fn) -> bool:
+def check_count_pruned(fn) -> None:
     study = studies["tpe", seed]
     expected = sum(t.state.name == "PRUNED" for t in study.trials)
     return cu.exercises.check_equal("pruned trials", fn(study), expected, hint="TrialState.PRUNED")
 
 
-_ = check_count_pruned(count_pruned)
+check_count_pruned(count_pruned)
 
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
@@ -592,7 +591,7 @@ def solution_count_pruned(study) -> int:
     return len(study.get_trials(states=(TrialState.PRUNED,)))
 
 
-_ = check_count_pruned(solution_count_pruned)
+check_count_pruned(solution_count_pruned)
 
 # %% [markdown]
 # ## Summary
@@ -629,4 +628,4 @@ res.metric("script_minus_notebook_val_loss", abs(script_loss - notebook_loss))
 res.metric("trials", trials)
 res.metric("epochs", epochs)
 res.metric("seeds", seeds)
-_ = res.save()
+res.save()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -51,12 +52,35 @@ def notebook_result(smoke_results):
     return get
 
 
+# A call that trains: fit(...), train_<something>(...) (not train_val_split) or .backward(...).
+TRAINING_CALL = re.compile(r"(?<![\w.])(?:cu\.)?fit\(|\btrain_(?!val_split)\w*\(|\.backward\(")
+
+
+def first_training_cell(notebook: Path) -> int:
+    """Index (in ``notebook.cells``, as in a failure record) of the first code cell that trains.
+
+    A ``def train_model(...)`` line is not a call; a function body that calls ``fit`` counts where
+    it is defined (a stricter bound than where it is first called).
+    """
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    for index, cell in enumerate(nb.cells):
+        calls = [
+            line for line in cell.source.splitlines() if not re.match(r"\s*(def|class) ", line)
+        ]
+        if cell.cell_type == "code" and TRAINING_CALL.search("\n".join(calls)):
+            return index
+    raise AssertionError(f"{notebook.name}: no cell trains (fit, train_..., .backward)")
+
+
 @pytest.fixture
 def refused_run(tmp_path):
     """``refused_run("07", "smoothing", "1.0")``: run a notebook under smoke with one bad ``-p``.
 
-    Asserts the run failed with a ParameterError naming the parameter in the set-up cells
-    (before any training) and returns the failure record from ``status.json``.
+    Asserts the run failed with a ParameterError naming the parameter before any training (in a
+    cell before the first one that trains, see ``first_training_cell``) and returns the failure
+    record from ``status.json``.
     """
     from course_utils.cli import main
 
@@ -67,8 +91,10 @@ def refused_run(tmp_path):
         )
         failure = json.loads((out / "status.json").read_text())["failure"]
         assert "ParameterError" in failure["error"] and repr(name) in failure["error"], failure
-        assert failure["cell_index"] <= 3, (
-            f"refused only at cell {failure['cell_index']}, after work had started"
+        first = first_training_cell(Path(failure["output"]))
+        assert failure["cell_index"] < first, (
+            f"refused only at cell {failure['cell_index']}, not before cell {first}, the first "
+            "that trains"
         )
         return failure
 

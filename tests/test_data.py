@@ -10,7 +10,9 @@ from course_utils.data import (
     Augment,
     DataFileError,
     DatasetUnavailableError,
+    ImageDataset,
     load_dataset,
+    paired_split,
     read_cifar_batch,
     read_idx,
     stratified_subset,
@@ -226,3 +228,51 @@ def test_batches_cover_every_example_once_and_normalize():
 def test_batches_refuse_bad_batch_size():
     with pytest.raises(ParameterError, match="'batch_size'"):
         data.Batches(torch.zeros(4, 1, 1, 1), torch.zeros(4), 0, mean=(0.0,), std=(1.0,))
+
+
+def labelled_dataset(n: int = 600, classes: int = 3) -> ImageDataset:
+    """A tiny in-memory dataset whose image i holds the value i (so indices can be read back)."""
+    x = torch.arange(n).reshape(n, 1, 1, 1).to(torch.int64)
+    y = torch.arange(n) % classes
+    return ImageDataset(
+        "toy", [str(c) for c in range(classes)], x, y, x[:0], y[:0], Path("."), (0.0,), (1.0,)
+    )
+
+
+def test_paired_split_sizes_strata_and_the_same_split_for_one_seed():
+    ds = labelled_dataset()
+    train_x, train_y, val_x, val_y = paired_split(ds, 300, 150, seed=4)
+    assert (len(train_y), len(val_y)) == (300, 150)
+    assert (
+        torch.bincount(train_y).tolist() == [100] * 3 and torch.bincount(val_y).tolist() == [50] * 3
+    )
+    assert not set(train_x.flatten().tolist()) & set(val_x.flatten().tolist())
+    again = paired_split(ds, 300, 150, seed=4)
+    assert all(torch.equal(a, b) for a, b in zip((train_x, train_y, val_x, val_y), again))
+    other = paired_split(ds, 300, 150, seed=5)
+    assert not torch.equal(train_x, other[0])
+
+
+@pytest.mark.parametrize("sizes", [(300, 150), (2000 - 7, 7 * 3), (1000, 999)])
+def test_paired_split_equals_the_subset_then_split_it_replaces(sizes):
+    ds = labelled_dataset(3000)
+    train_size, val_size = sizes
+    n = train_size + val_size
+    x, y = stratified_subset(ds.train_x, ds.train_y, n, seed=2)
+    expected = train_val_split(x, y, val_size / n, seed=2)
+    got = paired_split(ds, train_size, val_size, seed=2)
+    assert all(torch.equal(a, b) for a, b in zip(got, expected))
+
+
+@pytest.mark.parametrize(
+    ("train_size", "val_size", "named"),
+    [
+        (2, 100, "train_size"),
+        (100, 1, "val_size"),
+        (100, 2.5, "val_size"),
+        (500, 200, "train_size"),
+    ],
+)
+def test_paired_split_refuses_bad_sizes_naming_the_parameter(train_size, val_size, named):
+    with pytest.raises(ParameterError, match=f"parameter '{named}' got"):
+        paired_split(labelled_dataset(), train_size, val_size, seed=0)

@@ -10,6 +10,7 @@ from course_utils.results import (
     collect,
     effect_interval,
     format_effect,
+    format_table,
     markdown_table,
     paired_verdict,
     table,
@@ -75,7 +76,8 @@ def test_compare_records_samples_min_effect_and_the_interval(tmp_path, capsys):
     res.metric("acc", 0.91)
     v = res.compare("smoothing helps", [0.01, 0.012, 0.011], 0.005, unit="acc")
     assert v == "confirmed" and "VERDICT : CONFIRMED" in capsys.readouterr().out
-    data = json.loads(res.save().read_text())
+    res.save()
+    data = json.loads(res.saved_to.read_text())
     claim = data["claims"][0]
     assert claim["samples"] == [0.01, 0.012, 0.011] and claim["min_effect"] == 0.005
     assert claim["n"] == 3 and claim["low"] > 0 and "(n=3)" in claim["measured"]
@@ -146,7 +148,9 @@ def test_numpy_and_torch_scalars_become_plain_numbers(tmp_path):
 
 def test_no_path_means_nothing_written(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    assert Results("x").save() is None
+    res = Results("x")
+    res.save()
+    assert res.saved_to is None
     assert not list(tmp_path.iterdir())
 
 
@@ -156,11 +160,16 @@ def test_collect_sorts_and_tables_escape_and_align(tmp_path, capsys):
     assert [r["notebook"] for r in collect(tmp_path)] == ["01_a", "02_b"]
     md = markdown_table([{"x": "a|b", "y": 0.123456}], ["x", "y"])
     assert md.splitlines() == ["| x | y |", "|---|---|", "| a\\|b | 0.1235 |"]
-    text = table([{"name": "sgd", "acc": 0.912345}, {"name": "adam", "acc": 0.9}])
-    assert text.splitlines()[0].split() == ["name", "acc"] and "0.9123" in capsys.readouterr().out
+    rows = [{"name": "sgd", "acc": 0.912345}, {"name": "adam", "acc": 0.9}]
+    text = format_table(rows)
+    assert text.splitlines()[0].split() == ["name", "acc"] and "0.9123" in text
+    capsys.readouterr()
+    assert table(rows) is None and capsys.readouterr().out == text + "\n"
 
 
 def test_without_a_path_the_results_dir_variable_decides(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_RESULTS_DIR", str(tmp_path / "committed"))
-    path = Results("07_label_smoothing").save()
+    res = Results("07_label_smoothing")
+    res.save()
+    path = res.saved_to
     assert path == tmp_path / "committed" / "07_label_smoothing.json" and path.is_file()

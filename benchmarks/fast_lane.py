@@ -51,7 +51,7 @@ def bf16_is_faster(net_factory, ds, batch: int = 256) -> bool:
     return min(rates[True]) < min(rates[False])
 
 
-def child(recipe: str, epochs: int, seconds: float | None, started: float) -> None:
+def child(recipe: str, epochs: int, widths: str, seconds: float | None, started: float) -> None:
     """Train one recipe and print one JSON line per epoch: wall seconds since start, test acc."""
     import torch
     import torch.nn.functional as F
@@ -65,7 +65,7 @@ def child(recipe: str, epochs: int, seconds: float | None, started: float) -> No
 
     def new_net():
         torch.manual_seed(0)
-        return CapstoneCNN(ds.shape, ds.num_classes)
+        return CapstoneCNN(ds.shape, ds.num_classes, widths=tuple(map(int, widths.split(","))))
 
     if recipe == "course":
         net = FastCPU(new_net(), bf16=bf16_is_faster(new_net, ds))
@@ -98,10 +98,11 @@ def child(recipe: str, epochs: int, seconds: float | None, started: float) -> No
             return
 
 
-def run_child(recipe: str, epochs: int, seconds: float | None = None) -> list[dict]:
+def run_child(recipe: str, epochs: int, widths: str, seconds: float | None = None) -> list[dict]:
     """A fresh interpreter running ``child``; returns its per-epoch records."""
     started = time.time()
     argv = [sys.executable, __file__, "--child", recipe, "--epochs", str(epochs)]
+    argv += ["--widths", widths]
     argv += ["--started", repr(started)] + (["--seconds", repr(seconds)] if seconds else [])
     done = subprocess.run(argv, check=True, capture_output=True, text=True)
     return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
@@ -112,17 +113,18 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--epochs", type=int, default=4, help="one-cycle length of the course run")
+    parser.add_argument("--widths", default="32,64,128", help="CapstoneCNN's stage widths")
     parser.add_argument("--child", choices=("course", "source"), help=argparse.SUPPRESS)
     parser.add_argument("--started", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--seconds", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.epochs, args.seconds, args.started)
+        child(args.child, args.epochs, args.widths, args.seconds, args.started)
         return
-    course = run_child("course", args.epochs)
+    course = run_child("course", args.epochs, args.widths)
     reached = next((r for r in course if r["acc"] >= TARGET), None)
     budget = reached["seconds"] if reached else course[-1]["seconds"]
-    source = run_child("source", 1000, seconds=budget)
+    source = run_child("source", 1000, args.widths, seconds=budget)
     for name, records in (("course", course), ("source", source)):
         steps = ", ".join(f"{r['seconds']:.0f} s: {100 * r['acc']:.2f} %" for r in records)
         print(f"   {name}: {steps}")

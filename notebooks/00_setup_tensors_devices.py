@@ -224,10 +224,13 @@ res.compare(
 print(f"forward pass under no_grad: {speedup:.2f}x as fast (median of {repeats} repeats)")
 
 # %% [markdown]
-# Read the speed-up from the line above rather than from an adjective: on a CPU the bookkeeping of
-# autograd (allocating and keeping every activation) is a real part of a forward pass. At inference
-# the bigger saving is that no backward pass runs and no activations are stored at all, which is
-# why evaluation code uses `torch.no_grad()` or its stricter sibling `torch.inference_mode()`.
+# Read the speed-up from the line above rather than from an adjective: how much the bookkeeping
+# of autograd (allocating and keeping every activation) adds to a forward pass depends on the
+# machine, the model and the batch, and timings on a busy machine scatter (see the table), so the
+# verdict says whether this run saw a clear difference. The memory saving does not depend on the
+# machine. At inference the bigger saving is that no backward pass runs and no activations are
+# stored at all, which is why evaluation code uses `torch.no_grad()` or its stricter sibling
+# `torch.inference_mode()`.
 #
 # ## Two numpy calls used later
 # `np.mean(a, axis=k)` averages *along* axis `k` (that axis disappears); `np.squeeze` drops axes
@@ -657,12 +660,13 @@ res.compare(
 print(f"median ratio course / source notes: {ratio:.1f}x")
 
 # %% [markdown]
-# Read the three rows: with a small batch, the per-image work (PIL conversion, transforms,
+# How to read the three rows: with a small batch, the per-image work (PIL conversion, transforms,
 # collation) and the per-batch overhead of the optimizer step dominate; the model itself is tiny.
-# A larger batch helps only partly while each image still takes the per-image path. Moving the
-# whole pipeline to batched tensor operations removes that cost. On a GPU the gap grows further,
-# because the GPU would wait for the CPU-bound workers. The verdict is inconclusive whenever the
-# machine was busy (load average above its core count): timings on a loaded machine decide nothing.
+# The middle row shows how much of the gap a larger batch closes while each image still takes the
+# per-image path; the last row moves the whole pipeline to batched tensor operations. On a GPU the
+# gap is expected to grow further, because the GPU would wait for the CPU-bound workers (not
+# measured here). The verdict is inconclusive whenever the machine was busy (load average above
+# its core count): timings on a loaded machine decide nothing.
 #
 # ### Try it
 # Change the source pipeline's batch size and worker count and the course pipeline's batch size,
@@ -820,9 +824,10 @@ check_he(solution_he_std)
 #   fills in the profile's defaults, seeds and picks the device; use `cfg.device`, never `"cuda"`.
 # - Gradients accumulate; `retain_grad()`, `detach()` and `no_grad()` control what autograd keeps.
 # - The training loop is five lines per batch (forward, loss, zero_grad, backward, step); `cu.fit`
-#   is that loop with a history, and the check above shows they give the same weights.
+#   is that loop with a history, and the exact check above compares their weights.
 # - Start well: He initialization for ReLU networks, a first loss near $\ln C$, a model that can
-#   overfit one batch, updates about $10^{-3}$ of the weights, gradient clipping against spikes.
+#   overfit one batch, updates of about $10^{-3}$ of the weights per step (CS231n's rule of
+#   thumb), gradient clipping against spikes.
 # - Claims get measured with repeats and a declared smallest effect: the GPU row, `no_grad`'s
 #   savings and the input pipeline's ratio above are measurements on *this* machine.
 #

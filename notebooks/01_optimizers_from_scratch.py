@@ -570,10 +570,12 @@ for k in (20, 200, 2000):
     rows.append(row | {"momentum steps": steps_to_shrink(factors[i, j])})
 cu.table(rows, floatfmt=".3f")
 # %% [markdown]
-# The table shows the gap grow with $\kappa$: gradient descent needs about $\kappa$ steps per
-# factor $e$, tuned momentum about $\sqrt\kappa$. At $\kappa = 20$ the gain is modest and momentum
-# 0.9 is *slower* than tuned gradient descent (its factor is at least $\sqrt{0.9}$), which is what
-# the bowl showed. With both $\eta$ and $\mu$ tuned for $\kappa = 20$, momentum wins on our bowl too:
+# The table shows the gap grow with $\kappa$: at its best rate gradient descent shrinks the
+# error by $(\kappa-1)/(\kappa+1) \approx 1 - 2/\kappa$ per step, so it needs about $\kappa/2$
+# steps per factor $e$; tuned momentum about $\sqrt\kappa/2$. At $\kappa = 20$ the gain is modest
+# and momentum 0.9 is *slower* than tuned gradient descent (its factor is at least $\sqrt{0.9}$),
+# which is what the bowl showed. With both $\eta$ and $\mu$ tuned for $\kappa = 20$, momentum wins
+# on our bowl too:
 
 # %%
 factors20 = per_step_factor(LR_GRID, MU_GRID, CURVATURES)
@@ -904,12 +906,12 @@ _ = res.compare(
 # things to look for: how much of SGD's handicap at the notes' learning rates survives tuning
 # (compare 0.01 with SGD's validation-best learning rates in the table above: the notes' picture
 # compares learning rates as much as optimizers); whether the winner flips with the learning rate
-# and with the problem (a likely reason for the second: on the axis-aligned bowl RMSprop's
-# per-coordinate scaling is hard to beat, while on the network's noisy mini-batch gradients Adam's
-# averaging of the gradients helps; this notebook does not test the reason); and whether RMSprop's
-# and Adam's best learning rates and sensitivities really differ. The notes' "because" (Adam wants
-# a lower learning rate and is more sensitive to it) is tested as two separate claims; a cause
-# cannot be read from accuracies.
+# and with the problem (if it flips with the problem, a likely reason: on the axis-aligned bowl
+# RMSprop's per-coordinate scaling is hard to beat, while on the network's noisy mini-batch
+# gradients Adam's averaging of the gradients helps; this notebook does not test the reason); and
+# whether RMSprop's and Adam's best learning rates and sensitivities really differ. The notes'
+# "because" (Adam wants a lower learning rate and is more sensitive to it) is tested as two
+# separate claims; a cause cannot be read from accuracies.
 #
 # A detail in the loss plot: RMSprop's and Adam's first steps do not depend on the size of the
 # gradient. RMSprop's first step is $\eta g/\sqrt{(1-\rho)g^2} = \eta/\sqrt{1-\rho}$ in every
@@ -1071,11 +1073,11 @@ check_max_stable_lr(solution_max_stable_lr)
 #   velocity (Nesterov's stored parameters are the look-ahead points); AdaGrad and RMSprop scale
 #   each parameter's step by its gradient history; Adam does both, with a bias correction derived
 #   from $\mathbb{E}[m_t] = (1-\beta_1^t)\,\mathbb{E}[g]$.
-# - Our classes take torch.optim's steps once the defaults are aligned (checked above); the notes'
-#   Adam is torch's Adam with a larger, shrinking epsilon.
+# - Our classes are checked above against torch.optim's steps, once the defaults are aligned; the
+#   notes' Adam is torch's Adam with a larger, shrinking epsilon.
 # - On a quadratic, the condition number $\kappa$ sets the pace: gradient descent must keep
-#   $\eta < 2/\lambda_{\max}$ and then needs about $\kappa$ steps per factor $e$; tuned momentum
-#   about $\sqrt\kappa$; per-coordinate methods undo curvature that is aligned with the axes.
+#   $\eta < 2/\lambda_{\max}$ and then needs about $\kappa/2$ steps per factor $e$; tuned momentum
+#   about $\sqrt\kappa/2$; per-coordinate methods undo curvature that is aligned with the axes.
 # - Compare optimizers at their own validation-tuned learning rates, with paired seeds and the same
 #   budget; a comparison at one "usual" learning rate each compares learning rates as much as
 #   optimizers. The verdicts above say which of the notes' claims survive that.

@@ -303,11 +303,12 @@ def plot_curves(r: dict, title: str) -> None:
 plot_curves(runs[cfg.seed], f"seed {cfg.seed}: MLP {width}x{width} on {train_size} images")
 
 # %% [markdown]
-# **Reading the curves.** The training loss goes down nearly all the time: the model fits the
-# training images better and better. The validation loss goes down at first (the model learns
-# things that hold for all images), reaches the sweet spot and then climbs again. Look at the
-# accuracy panel before concluding that the model got *worse*: the share of validation images it
-# gets right may stay flat or even keep creeping up after the sweet spot.
+# **Reading the curves.** In the typical picture the training loss goes down nearly all the time:
+# the model fits the training images better and better. The validation loss goes down at first
+# (the model learns things that hold for all images), reaches the sweet spot and then climbs
+# again; claims 2 and 3 below test this on every seed. Look at the accuracy panel before
+# concluding that the model got *worse*: the share of validation images it gets right may stay
+# flat or even keep creeping up after the sweet spot.
 #
 # The loss is the average of $-\log p_\text{true}$. A model that keeps its answers but grows
 # more sure of them — including of the wrong ones — pays a rapidly growing price on each wrong
@@ -407,9 +408,9 @@ _ = res.compare(
 
 # %% [markdown]
 # Either epoch is a legitimate choice as long as it is made on validation data: the loss minimum
-# gives the best-calibrated probabilities, the accuracy optimum the most right answers. Early
-# stopping (notebook 05) usually watches the validation loss with some patience (Prechelt, 1998);
-# calibration and over-confidence return in notebook 07 (Guo et al., 2017).
+# gives the best probabilities as the log-loss scores them, the accuracy optimum the most right
+# answers. Early stopping (notebook 05) usually watches the validation loss with some patience
+# (Prechelt, 1998); calibration and over-confidence return in notebook 07 (Guo et al., 2017).
 #
 # ## 5. Why the test set must not be used for choices
 #
@@ -576,9 +577,9 @@ check_accuracy_of(solution_accuracy_of)
 #
 # - Overfitting shows as a **widening gap**: the training loss keeps falling while the loss on
 #   unseen data turns around at the sweet spot. The ledger above says how the claims fared here.
-# - A rising validation loss is not the same as falling accuracy: much of it is over-confidence,
-#   and the loss minimum and the accuracy optimum are different epochs. Choose which one you
-#   want, on validation data.
+# - A rising validation loss is not the same as falling accuracy: claims 5 and 6 measure how
+#   much of it is over-confidence and whether the loss minimum and the accuracy optimum are
+#   different epochs. Choose which one you want, on validation data.
 # - Hold out a **stratified** validation split (8:2) from the training data and make every choice
 #   with it; the test set is for one final, unbiased report.
 # - Evaluate with `model.eval()` and `torch.no_grad()`, and go back to `model.train()` afterwards.

@@ -480,8 +480,8 @@ plt.show()
 
 # %% [markdown]
 # The per-step decay rate Adam's L2 gives each weight is $\eta\lambda / (\sqrt{\hat v}+\epsilon)$;
-# from the gradient sizes of the run above it spans a wide range, while AdamW's is the single
-# number $\eta\lambda$:
+# the cell below prints how widely it spreads over the weights of the run above, while AdamW's
+# is the single number $\eta\lambda$:
 
 # %%
 g = runs[("adam", 1e-2, seed_list[0])]["g"]
@@ -508,10 +508,11 @@ _ = res.compare(
     detail=f"spread Adam L2 0.01: {cu.format_effect(spread['adam'])}, AdamW 10: {cu.format_effect(spread['adamw'])}",
 )
 # %% [markdown]
-# **Claim, "AdamW generalizes better than Adam with L2"** (the paper's main result, there on
-# CIFAR-10 and ImageNet with SGD-style schedules). Both get the same tuning budget: each picks its
-# weight decay from its own four non-zero grid values by mean **validation** accuracy, and the
-# picked settings are compared on the **test** images. Metric: test accuracy, AdamW minus Adam;
+# **Claim, "AdamW generalizes better than Adam with L2"** (the paper's main result, there with
+# ResNets on CIFAR-10 and on ImageNet downsampled to 32x32 pixels, trained with learning-rate
+# schedules such as cosine annealing). Both get the same tuning budget: each picks its weight
+# decay from its own non-zero grid values by mean **validation** accuracy, and the picked
+# settings are compared on the **test** images. Metric: test accuracy, AdamW minus Adam;
 # `min_effect` = 0.005 (half an accuracy point).
 
 # %%
@@ -813,9 +814,10 @@ ax.grid(alpha=0.3, axis="y")
 # **What this shows.** A smaller gap means the training performance is a better guide to the
 # performance on new data — the point of the claims. A smaller gap is *not* automatically a better
 # model: a regularizer can close the gap by fitting the training set worse without improving
-# validation accuracy; the validation-accuracy change is printed with each verdict. Augmentation
-# makes each epoch harder, so it usually needs more epochs than this short budget to pay off in
-# accuracy; the gpu profile trains longer.
+# validation accuracy; the validation-accuracy change is printed with each verdict. If
+# augmentation closed the gap but did not raise validation accuracy, one likely reason is the
+# budget: augmentation makes each epoch harder, so it usually needs more epochs than this short
+# run to pay off in accuracy; the gpu profile trains longer.
 #
 # ## 8. Try it: weight decay and augmentation strength
 #

@@ -164,9 +164,10 @@ cu.plots.plot_history(history, title=f"{model_name}, seed {cfg.seed}: training l
 plt.show()
 
 # %% [markdown]
-# Training loss keeps falling while the validation loss turns up after its minimum: the model
-# starts to memorize the training images. The checkpoint kept the weights of the marked epoch,
-# which was chosen on the **validation** split only; the test set just measures the result.
+# Where the training loss keeps falling while the validation loss turns up after its minimum,
+# the model has started to memorize the training images. The checkpoint kept the weights of the
+# marked epoch, which was chosen on the **validation** split only; the test set just measures the
+# result.
 #
 # **Claim from the source:** ResNet-18 on CIFAR-10 reached 75.57% test accuracy when trained to
 # the end (51 epochs) and 76.22% with the early-stopped checkpoint (best validation loss around
@@ -448,9 +449,10 @@ print(f"largest batch-loss difference after a weights-only resume: {weights_gap:
 # chosen (on validation data), a common final step (Goodfellow et al., 2016, section 7.8) is to
 # retrain from scratch on training **and** validation data for $E^*$ epochs, with everything else
 # unchanged. No data is left to pick a checkpoint, so the epoch count is fixed in advance; with
-# more data per epoch the same $E^*$ means more steps, which usually does little harm at these
-# sizes (the alternative keeps the number of steps instead). We test it as a claim: *retraining
-# on train + validation for the chosen number of epochs beats the early-stopped checkpoint*.
+# more data per epoch the same $E^*$ means more steps. The alternative keeps the number of steps
+# instead; Goodfellow et al. describe both and say there is no good way of knowing which is
+# better. We test the epoch version as a claim: *retraining on train + validation for the chosen
+# number of epochs beats the early-stopped checkpoint*.
 # Metric: test accuracy difference per seed, in points; smallest effect worth having: 0.5.
 
 
@@ -643,7 +645,8 @@ check_patience(solution_smallest_patience)
 #   The stopping rule only needs the recorded validation losses, so you can tune it without
 #   retraining.
 # - To *resume* training, save the optimizer, the scheduler and the random-number state with the
-#   weights; then a resumed run is the same run.
+#   weights; the exact check above compares every batch loss of a resumed run with an
+#   uninterrupted one, and of a run resumed from the weights alone.
 # - After choosing the epoch, the validation images can go back into training.
 # - A checkpoint rule must update its threshold; otherwise it silently keeps the last epoch.
 #

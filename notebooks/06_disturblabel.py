@@ -426,7 +426,7 @@ shrinks_gap = res.across(
 # fitting its own training set (the gap), and does that turn into *better test accuracy*? A
 # regularizer can shrink the gap simply by lowering training accuracy, without any gain on the
 # test set; read the two verdicts above together. The original paper reports its gains with
-# large convolutional networks trained for many epochs, where memorisation is the main problem;
+# convolutional networks trained for many epochs, where memorisation is the main problem;
 # a small MLP on a few thousand images is a different regime. Section 2 predicts that the
 # training-loss curves cannot settle below their dotted noise floors, while the loss of plain
 # training can fall towards zero; compare with the plot. Against the *true* labels the same
@@ -452,7 +452,8 @@ print(
 # random fraction of the targets of each batch (`value_fraction`, $\sigma$ = `value_noise` in
 # units of the target's standard deviation). We try it on scikit-learn's **diabetes** data (442
 # patients, 10 measurements, a disease-progression score; it ships with scikit-learn, no
-# download). A wide two-layer MLP trained full-batch overfits these few examples.
+# download). A wide MLP (two hidden layers of 128 units) trained full-batch for `value_epochs`
+# epochs can overfit these few examples.
 #
 # Claim: **"DisturbValue regularizes"**, metric the test mean squared error (in units of the
 # target's variance), plain minus DisturbValue, positive supports; the smallest effect worth
@@ -635,8 +636,8 @@ cu.exercises.check_close(
 # - Its expected target is torch's `label_smoothing=alpha` target, so in expectation it *is*
 #   label smoothing (notebook 07), plus sampling noise.
 # - The training loss against disturbed labels cannot fall below the entropy of that target; the
-#   source's 0.207 / 0.083 are far below the floor of $\alpha = 0.3$, so they were not measured
-#   against the disturbed labels.
+#   source's 0.207 / 0.083 are far below the floor of $\alpha = 0.3$, so they cannot be losses
+#   against labels disturbed at that rate.
 # - Whether it improves test accuracy was decided above with paired seeds and a noise rate chosen
 #   on validation; shrinking the train-test gap is a separate question with its own verdict.
 # - DisturbValue is the regression analogue; measure it before you rely on it.

@@ -469,10 +469,11 @@ ece_verdict = res.compare(
 # %% [markdown]
 # **What it shows.** Smoothing caps how confident the model can become on its training data, so
 # the top probability of its predictions drops; whether that makes it *calibrated* depends on
-# how over-confident the plain model was. A plain model that overfits is over-confident, and
-# smoothing pulls it towards the diagonal; on a model that is already well calibrated the same
-# smoothing can overshoot into under-confidence (points above the diagonal), and the ECE then
-# rises even though the confidence went down. That is why (c) and (d) are separate claims.
+# how over-confident the plain model was and on how strong the smoothing is. Smoothing pulls an
+# over-confident model towards the diagonal, but it can overshoot into under-confidence (points
+# above the diagonal, a negative confidence minus accuracy in the table), and the ECE then rises
+# even though the confidence went down; the weaker the plain model's over-confidence, the easier
+# that is. That is why (c) and (d) are separate claims.
 #
 # ## 4. Calibration beyond ECE
 #
@@ -529,7 +530,7 @@ cu.table(
 # The ranking of the models can change with $B$, which is one reason to report NLL and the Brier
 # score (no bins) next to the ECE, and to state $B$ whenever an ECE is quoted.
 #
-# ### Smoothing helps calibration, but hurts distillation
+# ### Smoothing and distillation
 #
 # Müller, Kornblith and Hinton (2019) looked inside smoothed networks. Smoothing pulls the
 # penultimate-layer activations of each class into a tight cluster, at the same distance from
@@ -653,7 +654,8 @@ cu.exercises.check_close(
 #   judge a model by accuracy **and** calibration (NLL, Brier, ECE with its number of bins, the
 #   reliability diagram).
 # - Temperature scaling, one parameter fitted on validation data, calibrates without changing
-#   the accuracy; label smoothing changes what the network learns (and hurts distillation).
+#   the accuracy; label smoothing changes what the network learns (Müller et al. found that this
+#   hurts distillation).
 #
 # ## References
 # - Szegedy, C., Vanhoucke, V., Ioffe, S., Shlens, J., Wojna, Z. (2016). *Rethinking the

@@ -225,7 +225,7 @@ cu.widgets.panel(
 # The rule holds up to a point (it broke beyond about 8k images per batch there).
 #
 # **Cosine with restarts** (SGDR, Loshchilov & Hutter 2017) restarts the cosine at $\eta_0$ after
-# $T_0$ epochs, then after $2T_0$, $4T_0$ ... (`T_mult=2`); each restart ends near a different
+# $T_0$ epochs, then after $2T_0$, $4T_0$ ... (`T_mult=2`); each cycle can end near a different
 # minimum, and snapshots taken at the ends of the cycles can be ensembled.
 #
 # **One-cycle** (Smith 2018; Smith & Topin 2019) warms up for `pct_start` (30%) of the batches, then
@@ -271,10 +271,12 @@ print("cooldown 2 (fewer reductions on the same long plateau):", reductions(2))
 
 # %% [markdown]
 # ## 3. Finding a learning rate: the LR range test
-# Smith (2017) suggests one short run whose learning rate grows exponentially every batch, from
-# far too small to far too large, recording the loss: it falls, flattens, then explodes. A good
-# maximum learning rate sits a little below the explosion (a common rule: about a tenth of the rate
-# at the lowest loss). Data: the first seed's training split; the net: the MLP used below.
+# Smith (2017) suggests one short run whose learning rate grows from far too small to far too
+# large (linearly over a few epochs in the paper, which watched the accuracy; the popular version
+# below grows it exponentially every batch and records the training loss): the loss falls,
+# flattens, then explodes. A good maximum learning rate sits a little below the explosion (a
+# common rule of thumb from practice, not from the paper: about a tenth of the rate at the lowest
+# loss). Data: the first seed's training split; the net: the MLP used below.
 
 
 # %%
@@ -479,7 +481,8 @@ _ = res.can_happen(
 # means cutting the rate before the previous cut has paid off, until training stalls: measured,
 # as above, by the last-epoch training loss, plateau minus constant (same start `lr`), per seed;
 # positive supports the claim; smallest effect worth having: 0.02 nats. The validation loss it
-# watches is noisy and rises once the net starts to overfit, which is the "reliable signal" con.
+# watches can be noisy and rises once the net starts to overfit, which is the "reliable signal"
+# con.
 
 # %%
 _ = res.can_happen(
@@ -614,7 +617,7 @@ check_plateau_answer(solution_my_epochs)
 # - StepLR and ExponentialLR follow a fixed timetable; ReduceLROnPlateau follows the validation
 #   loss (relative threshold $10^{-4}$, `patience`, `cooldown`); cosine and one-cycle need the budget
 #   in advance but have no decay points to choose; warm-up protects the first steps, and the
-#   learning rate scales with the batch size (linear scaling rule).
+#   learning rate scales with the batch size (linear scaling rule, up to a point: Goyal et al.).
 # - An LR range test finds the usable range of learning rates in one short run.
 # - The claims' verdicts above say which of the notes' pros and cons showed up on this budget.
 #

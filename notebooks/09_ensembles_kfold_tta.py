@@ -21,8 +21,8 @@
 # - tell **bagging** (variance reduction) from **boosting** (bias reduction) on a small tabular set;
 # - use **stratified k-fold** (`sklearn.model_selection.StratifiedKFold`) and weigh its trade-off:
 #   small k wastes training data, large k multiplies training time;
-# - apply **test-time augmentation** (TTA) and see it help with the augmentations the model was
-#   trained with and hurt with one it never saw;
+# - apply **test-time augmentation** (TTA) and test whether it helps with the augmentations the
+#   model was trained with and hurts with one it never saw;
 # - put a price on all of it: accuracy gained per extra second of training and inference.
 #
 # **Prerequisites:** notebooks 02 (validation split), 03 (augmentation) and 04 (the small CNN).
@@ -105,9 +105,9 @@ started = time.perf_counter()
 # which shrinks quickly with $M$ (exercise 2 computes it). Real networks trained on the same data
 # are far from independent: they fail on the same hard images. An ensemble therefore helps only as
 # much as its members *disagree*, which is why the notes insist on combining *different* models:
-# "different models catch different features". We make the members differ in two ways, by seed
-# (initial weights and batch order) and by architecture (the small CNN of notebook 04 and an MLP),
-# the recipe of deep ensembles (Lakshminarayanan et al., 2017).
+# "different models catch different features". We make the members differ in two ways: by seed
+# (initial weights and batch order: the recipe of deep ensembles, Lakshminarayanan et al., 2017,
+# which keep one architecture) and by architecture (the small CNN of notebook 04 and an MLP).
 #
 # Every model trains on the same per-seed training split with the same augmentation (random crop
 # with 2 pixels of padding, plus horizontal flips except on MNIST, where a mirrored digit is another
@@ -483,7 +483,7 @@ def kfold(s: int, k: int, model_name: str = "small_cnn") -> dict:
 
 
 # %% [markdown]
-# The notes' trade-off: *small k wastes training data* (with k = 3 each model trains on 66% of it),
+# The notes' trade-off: *small k wastes training data* (with k = 3 each model trains on 2/3 of it),
 # *large k multiplies training time*. Each fold model is seeded like member 0 (the "one model"
 # trained on all the training split), so for every seed the k = 3, k = 5 and single models share
 # their initial weights and batch-order seed, and differ only in the data they see.
@@ -559,10 +559,12 @@ print(
 )
 
 # %% [markdown]
-# Stacking can only win when the members differ in quality or in *where* they are reliable;
-# otherwise it re-learns something close to the average. It stays a "going further" without a
-# claim: with two kinds of members and a few thousand images there is little for the second level
-# to learn, and it can over-fit; the table shows how it went here.
+# Stacking gains most when the members differ in quality or in *where* they are reliable;
+# otherwise it re-learns something close to the average. Here the logistic regression sees
+# log-probabilities and learns a weight per member *and per class*, so it can also re-weight the
+# two kinds of members and correct how each is calibrated, which soft voting cannot. It stays a
+# "going further" without a claim: with a few thousand images the second level can also
+# over-fit; the table shows how it went here.
 #
 # ## 5. Test-time augmentation
 # TTA predicts on several transformed copies of each test image and averages the probabilities:

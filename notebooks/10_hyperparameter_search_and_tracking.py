@@ -89,9 +89,9 @@ print("TensorBoard run folder:", logdir)
 # %% [markdown]
 # ## 1. Data: one subset per seed
 #
-# Each seed draws its own stratified training, validation and test subsets (the small sizes keep a
-# trial at a fraction of a second on a CPU; a search runs many). Within a seed, every configuration
-# and every search sees exactly the same images, so the comparisons below are **paired**. The model
+# Each seed draws its own stratified training, validation and test subsets (the small sizes keep
+# each trial short on a CPU; a search runs many). Within a seed, every configuration and every
+# search sees exactly the same images, so the comparisons below are **paired**. The model
 # is the course's MLP on the smoke and cpu profiles: a search trains hundreds of models, and the
 # small CNN of notebook 04 (the gpu profile's choice, `-p model_name small_cnn`) would not fit the
 # 3-minute budget of a laptop CPU.
@@ -195,9 +195,9 @@ def test_accuracy(net, s: int) -> float:
 #   $\ell(x)/g(x)$.
 # - **A grid** (`GridSampler`) tries every combination of listed values; with the same number of
 #   trials it can only vary a few knobs: here the learning rate and dropout, the others fixed.
-# - **MedianPruner** stops a trial at epoch $t$ when its validation loss is worse than the median of
-#   the earlier trials at epoch $t$: a cheap relative of successive halving and Hyperband
-#   (Li et al., 2017). Optuna itself is described in Akiba et al. (2019).
+# - **MedianPruner** stops a trial at epoch $t$ when its best validation loss so far is worse than
+#   the median of the earlier trials' losses at epoch $t$: a cheap relative of successive halving
+#   and Hyperband (Li et al., 2018). Optuna itself is described in Akiba et al. (2019).
 
 
 # %%
@@ -263,16 +263,16 @@ print("grid:", {k: v for k, v in GRID.items()}, f"= {len(GRID_LRS) * 2} points")
 # 2. *"TPE beats random search at the same number of trials"*: best validation loss found by random
 #    search minus TPE's (positive = TPE better); smallest effect 0.01 in loss. TPE's first trials
 #    are random draws from the same seed as random search's, so only its later, model-guided trials
-#    can differ; at a budget of a few tens of trials expect **inconclusive**: an honest answer, not
-#    a failure.
+#    can differ; at a budget of a few tens of trials the difference may well be too small to
+#    decide, and an **inconclusive** verdict is then an honest answer, not a failure.
 # 3. *"Random search beats a grid at the same number of trials"* (Bergstra & Bengio, 2012): best
 #    validation loss of the grid minus random search's; smallest effect 0.01.
 # 4. *"Pruning saves time"*: the fraction of training epochs a pruned TPE search saves against the
 #    same search without a pruner (epochs are the unit of work; wall time on a shared machine is
 #    noisy and reported beside it); smallest effect 10% (0.1).
 # 5. *"Pruning loses the best result"*: best validation loss with pruning minus without (positive
-#    = pruning lost); smallest effect 0.02. The syllabus says pruning does **not** lose it, so the
-#    syllabus is supported by a **refuted** verdict here (the interval inside $\pm 0.02$).
+#    = pruning lost); smallest effect 0.02. The syllabus says pruning does **not** lose it, so it
+#    is a **refuted** verdict (the interval inside $\pm 0.02$) that would support the syllabus.
 #
 # For every seed the four searches run back to back, so slow moments of the machine hit all of them.
 
@@ -380,9 +380,10 @@ _ = res.compare(
 
 # %% [markdown]
 # Read the verdicts above, not the means alone: with a handful of seeds, a difference between two
-# searches has a wide interval, and a search's advantage grows with the budget (TPE needs trials
-# to learn from). The table shows how many epochs each search trained: a pruner can only shorten
-# trials, and claim 5 says whether the shortened trials included the one that would have been best.
+# searches has a wide interval, and a search's advantage tends to grow with the budget (TPE needs
+# trials to learn from). The table shows how many epochs each search trained: a pruner can only
+# shorten trials, and claim 5 says whether the shortened trials included the one that would have
+# been best.
 #
 # ## 5. Optuna's plots
 #
@@ -406,8 +407,8 @@ plt.show()
 #
 # `SummaryWriter(folder)` writes an **event file** into `folder`; `add_scalar(tag, value, step)`
 # appends one point of a curve, `add_hparams(hparams, metrics)` the configuration for the HPARAMS
-# tab. The searches above logged every trial of the TPE study of seed 0 into its own folder under
-# the run folder. To look at them live, run in a terminal
+# tab. The searches above logged every trial of the TPE study of the first seed (`seed`) into its
+# own folder under the run folder. To look at them live, run in a terminal
 #
 # ```bash
 # tensorboard --logdir /the/run/folder/printed/above   # then open http://localhost:6006
@@ -446,7 +447,7 @@ print(
 # story. (Papermill, which runs this course's notebooks with parameters, is the middle ground.)
 #
 # `course_utils/train_script.py` trains one configuration exactly like `train_config` above and
-# logs to TensorBoard. Here it reruns TPE's pick for seed 0 in a separate process:
+# logs to TensorBoard. Here it reruns TPE's pick for the first seed in a separate process:
 
 # %%
 pick = studies["tpe", seed].best_params
@@ -509,7 +510,8 @@ print(
 #
 # ## 8. Try it
 #
-# **Run a search**: choose the sampler and the number of trials (seed 0's data, with pruning).
+# **Run a search**: choose the sampler and the number of trials (the first seed's data, with
+# pruning).
 
 
 # %%
@@ -598,7 +600,7 @@ check_count_pruned(solution_count_pruned)
 # - A study runs trials of an objective; samplers decide what to try (random, TPE, grid), pruners
 #   decide what to stop (MedianPruner on the reported validation loss). Choose on validation data;
 #   score only the final pick on test.
-# - At a small budget the samplers' differences are small and noisy; the verdicts above say what
+# - At a small budget the samplers' differences can be small and noisy; the verdicts above say what
 #   showed up here. Pruning saves work by stopping trials that start badly.
 # - TensorBoard: `SummaryWriter.add_scalar` per epoch and `add_hparams` per trial, then
 #   `tensorboard --logdir` (or `make tensorboard`); event files are also readable from Python.
@@ -611,7 +613,7 @@ check_count_pruned(solution_count_pruned)
 # - Bergstra, J., Bengio, Y. (2012). Random search for hyper-parameter optimization. JMLR 13.
 # - Bergstra, J., Bardenet, R., Bengio, Y., Kégl, B. (2011). Algorithms for hyper-parameter
 #   optimization. NeurIPS.
-# - Li, L., Jamieson, K., DeSalvo, G., Rostamizadeh, A., Talwalkar, A. (2017). Hyperband: a novel
+# - Li, L., Jamieson, K., DeSalvo, G., Rostamizadeh, A., Talwalkar, A. (2018). Hyperband: a novel
 #   bandit-based approach to hyperparameter optimization. JMLR 18.
 
 # %%

@@ -223,7 +223,7 @@ cu.table(
     [{"precision": k, "median images/s": np.median(v), "runs": len(v)} for k, v in speeds.items()]
 )
 print(f"keeping {'bfloat16 autocast' if use_bf16 else 'float32'} (channels-last either way)")
-res.metric("bf16_speedup", np.median(speeds["bfloat16"]) / np.median(speeds["float32"]))
+_ = res.metric("bf16_speedup", np.median(speeds["bfloat16"]) / np.median(speeds["float32"]))
 
 # %% [markdown]
 # ### The training setup, in full
@@ -455,7 +455,7 @@ res.compare(
 )
 for t, diffs in effects.items():
     res.metric(f"effect_{t}", float(np.mean(diffs)))
-res.metric("ablation_seconds", ablation_seconds)
+_ = res.metric("ablation_seconds", ablation_seconds)
 
 # %% [markdown]
 # The chart shows each technique's mean paired effect with its 95 % interval (the interval the
@@ -533,7 +533,7 @@ print(
 res.metric("final_test_acc", final_acc)
 res.metric("final_test_acc_low", ci.low)
 res.metric("final_test_acc_high", ci.high)
-res.metric("final_train_seconds", final_train_seconds)
+_ = res.metric("final_train_seconds", final_train_seconds)
 
 # %% [markdown]
 # The interval is the Wilson score interval for a proportion (Wilson, 1927): it says how much the
@@ -674,7 +674,7 @@ cu.widgets.panel(
     run_short,
     live=False,
     title="train a short run",
-    epochs=cu.widgets.slider("epochs", ablation_epochs, 1, 20, step=1),
+    epochs=cu.widgets.slider("epochs", ablation_epochs, 1, 20, integer=True),
     **{t: cu.widgets.checkbox(t, True) for t in switchable},
 )
 

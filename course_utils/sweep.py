@@ -277,7 +277,8 @@ def _alive(pid: int) -> bool:
 
 
 def reap_dead(study, storage) -> list[int]:
-    """Mark RUNNING trials whose worker process on this host is gone as FAIL (under the lock).
+    """Mark RUNNING trials whose worker process on this host is gone as FAIL (under the lock),
+    and trials whose worker died while claiming them (no pid recorded yet).
 
     Workers on other hosts are covered by Optuna's heartbeat: ``study.optimize`` fails trials
     without a heartbeat for ``GRACE_S`` seconds before each new trial.
@@ -288,13 +289,16 @@ def reap_dead(study, storage) -> list[int]:
     host, reaped = socket.gethostname(), []
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         attrs = t.user_attrs
-        if attrs.get("host") != host or _alive(int(attrs.get("pid", -1))):
+        # A worker names itself (host, pid) before it releases the lock, so a RUNNING trial with
+        # no pid, seen under the lock, was created by a worker that died while claiming it.
+        if "pid" in attrs and (attrs.get("host") != host or _alive(int(attrs["pid"]))):
             continue
+        where = f"pid {attrs['pid']} on {host}" if "pid" in attrs else "while claiming the trial"
         storage.set_trial_user_attr(t._trial_id, "failure", DEAD)
         storage.set_trial_user_attr(
             t._trial_id,
             "error",
-            f"{DEAD} (pid {attrs['pid']} on {host}) while running {attrs.get('notebook', '?')}",
+            f"{DEAD} ({where}) while running {attrs.get('notebook', '?')}",
         )
         with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):
             storage.set_trial_state_values(t._trial_id, state=TrialState.FAIL)

@@ -275,3 +275,18 @@ def test_two_workers_share_one_study_on_a_real_postgresql_server(tmp_path, postg
     assert complete_points(study) == [0.0, 1.0, 2.0, 3.0] and len(study.trials) == 4
     assert len({t.user_attrs["pid"] for t in study.trials}) == 2  # both workers took trials
     assert "postgres" not in (out / "sweep.md").read_text().split("\n")[2]  # no user in report
+
+
+def test_a_trial_whose_worker_died_while_claiming_it_is_reaped(tmp_path):
+    from course_utils.sweep import DEAD, open_storage, reap_dead
+
+    storage = open_storage(f"sqlite:///{tmp_path / 'study.db'}")
+    study = optuna.create_study(study_name="s", storage=storage)
+    claimed = study.ask()  # RUNNING, but its worker died before naming itself (no pid)
+    alive = study.ask()
+    alive.set_user_attr("host", socket.gethostname())
+    alive.set_user_attr("pid", os.getpid())  # this process: alive
+    assert reap_dead(study, storage) == [claimed.number]
+    states = {t.number: t.state.name for t in study.get_trials()}
+    assert states == {claimed.number: "FAIL", alive.number: "RUNNING"}
+    assert study.get_trials()[claimed.number].user_attrs["failure"] == DEAD

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from .validation import check_choice, check_fraction
+from .validation import ParameterError, check_choice, check_fraction
 
 MODELS = ("mlp", "small_cnn", "capstone_cnn", "resnet18", "resnet34")
 
@@ -88,6 +88,7 @@ class CapstoneCNN(nn.Module):
 
     Notebook 11 (the capstone) writes this model in a cell and checks that it equals this copy,
     which ``benchmarks/fast_lane.py`` reuses. Max-pooling halves the image after stages 1 and 2.
+    ``convs`` sets the number of conv layers per stage (the fast lane uses one at full size).
     """
 
     def __init__(
@@ -97,12 +98,18 @@ class CapstoneCNN(nn.Module):
         *,
         batch_norm: bool = True,
         widths: tuple[int, int, int] = (32, 64, 128),
+        convs: tuple[int, int, int] = (2, 2, 2),
     ) -> None:
         super().__init__()
+        if len(convs) != len(widths) or min(convs) < 1:
+            raise ParameterError(
+                f"parameter 'convs' got {convs!r}; "
+                f"allowed: one count >= 1 for each of the {len(widths)} stages"
+            )
         layers: list[nn.Module] = []
         cin = in_shape[0]
-        for stage, cout in enumerate(widths):
-            for _ in range(2):
+        for stage, (cout, n_convs) in enumerate(zip(widths, convs)):
+            for _ in range(n_convs):
                 layers += [nn.Conv2d(cin, cout, 3, padding=1, bias=not batch_norm)]
                 layers += [nn.BatchNorm2d(cout)] if batch_norm else []
                 layers += [nn.ReLU(inplace=True)]

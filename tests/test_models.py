@@ -2,11 +2,11 @@ import pytest
 import torch
 from torch import nn
 
-from course_utils.models import MLP, SmallCNN, build_model, count_parameters
+from course_utils.models import MLP, CapstoneCNN, SmallCNN, build_model, count_parameters
 from course_utils.validation import ParameterError
 
 
-@pytest.mark.parametrize("name", ["mlp", "small_cnn", "resnet18", "resnet34"])
+@pytest.mark.parametrize("name", ["mlp", "small_cnn", "capstone_cnn", "resnet18", "resnet34"])
 @pytest.mark.parametrize("shape", [(1, 28, 28), (3, 32, 32)])
 def test_models_are_sized_from_the_input(name, shape):
     model = build_model(name, shape, 10)
@@ -47,3 +47,13 @@ def test_bad_model_arguments_are_refused():
         build_model("vgg", (1, 28, 28), 10)
     with pytest.raises(ParameterError, match="'dropout'"):
         MLP((1, 28, 28), 10, dropout=1.0)
+
+
+def test_capstone_cnn_convs_per_stage():
+    convs = lambda net: sum(isinstance(m, nn.Conv2d) for m in net.modules())  # noqa: E731
+    assert convs(CapstoneCNN((1, 28, 28), 10)) == 6
+    assert convs(CapstoneCNN((1, 28, 28), 10, convs=(1, 2, 2))) == 5
+    with pytest.raises(ParameterError, match="'convs'"):
+        CapstoneCNN((1, 28, 28), 10, convs=(0, 2, 2))
+    with pytest.raises(ParameterError, match="'convs'"):
+        CapstoneCNN((1, 28, 28), 10, convs=(2, 2))

@@ -25,7 +25,7 @@
 #
 # **Prerequisites**: Python and a first look at PyTorch.
 #
-# **Run time** on a 2-core laptop CPU: `smoke` ~20 s, `cpu` ~1-2 min.
+# **Run time** on a quiet 2-core laptop CPU (measured): `smoke` ≈ 15 s, `cpu` ≈ 30 s.
 
 # %% tags=["parameters"]
 profile: str = "auto"  # smoke | cpu | gpu | auto ($COURSE_PROFILE, else gpu with CUDA, else cpu)

@@ -28,8 +28,8 @@
 #
 # **Prerequisites:** gradients and the training loop (notebook 00).
 #
-# **Run time** (2-core laptop CPU): `smoke` about 15 s, `cpu` 2-3 minutes, `gpu` (more data
-# and epochs; the numpy optimizers run on the CPU) about 10 minutes.
+# **Run time** on a quiet 2-core laptop CPU (measured): `smoke` ≈ 15 s, `cpu` ≈ 1.5 min; `gpu`
+# (more data and epochs; the numpy optimizers run on the CPU) an estimated 10 minutes.
 
 # %% tags=["parameters"]
 profile: str = "auto"  # smoke | cpu | gpu | auto ($COURSE_PROFILE, else gpu with CUDA, else cpu)
@@ -873,7 +873,7 @@ _ = res.across(claim, problems, 0.02, **kwargs)
 acc_sgd, acc_adam = per_seed("sgd", tuned, "test"), per_seed("adam", tuned, "test")
 detail = f"{ds.name}" + ("" if ds.name == "mnist" else " (not MNIST: the dataset differs)")
 detail += f", {epochs} epochs, test accuracy SGD {acc_sgd.mean():.3f}, Adam {acc_adam.mean():.3f}"
-claim = "Switching SGD to Adam raised final accuracy from 91% to 97% (MNIST)"
+claim = "Switching SGD to Adam raised final accuracy (the notes: 91% to 97% on MNIST)"
 _ = res.compare(claim, acc_adam - acc_sgd, 0.01, unit="accuracy", detail=detail)
 
 # %% [markdown]

@@ -21,7 +21,7 @@
 #
 # **Prerequisites**: notebook 02 (training vs validation curves) and 03 (regularization).
 #
-# **Run time** on a 2-core laptop CPU: `smoke` ~20 s, `cpu` ~2-3 min.
+# **Run time** on a quiet 2-core laptop CPU (measured): `smoke` ≈ 7 s, `cpu` ≈ 40 s.
 
 # %% tags=["parameters"]
 profile: str = "auto"  # smoke | cpu | gpu | auto ($COURSE_PROFILE, else gpu with CUDA, else cpu)

@@ -22,7 +22,8 @@
 #
 # **Prerequisites:** notebook 01 (optimizers), notebook 02 (validation curves).
 #
-# **Run time** (2-core laptop CPU): `smoke` ≈ 20 s, `cpu` ≈ 2-3 min, `gpu` a few minutes.
+# **Run time** on a quiet 2-core laptop CPU (measured): `smoke` ≈ 8 s, `cpu` ≈ 40 s;
+# `gpu` (an estimate) a few minutes.
 
 # %% tags=["parameters"]
 profile: str = "auto"  # smoke | cpu | gpu | auto ($COURSE_PROFILE, else gpu with CUDA, else cpu)
@@ -249,9 +250,11 @@ print("momentum per batch with cycle_momentum=True (SGD asked for 0.9):", moms)
 # %% [markdown]
 # **ReduceLROnPlateau's fine print.** An epoch counts as an improvement only when the metric beats
 # the best so far by a *relative* threshold: $v < \text{best}\cdot(1-10^{-4})$ in the default mode
-# (`threshold=1e-4`, `threshold_mode="rel"`); after more than `patience` epochs without one, the rate
-# is multiplied by `factor`. `cooldown` epochs after a reduction are not counted, which stops it
-# from reducing again and again on the same plateau:
+# (`mode="min"`, for a loss; `mode="max"` is for a metric that should rise, such as accuracy, and
+# then asks for $v > \text{best}\cdot(1+10^{-4})$; `threshold=1e-4`, `threshold_mode="rel"`);
+# after more than `patience` epochs without one, the rate is multiplied by `factor`. `cooldown`
+# epochs after a reduction are not counted, which stops it from reducing again and again on the
+# same plateau:
 
 # %%
 # NBVAL_CHECK_OUTPUT

@@ -27,7 +27,8 @@
 #
 # **Prerequisites:** notebooks 02 (validation split), 03 (augmentation) and 04 (the small CNN).
 #
-# **Expected run time** on a quiet 2-core laptop CPU: smoke ≈ 20 s, cpu ≈ 3 min; gpu: a few minutes.
+# **Run time** on a quiet 2-core laptop CPU (measured): `smoke` ≈ 9 s, `cpu` ≈ 1.5 min;
+# `gpu` (an estimate) a few minutes.
 
 # %% tags=["parameters"]
 profile: str = "auto"  # smoke | cpu | gpu | auto ($COURSE_PROFILE, else gpu with CUDA, else cpu)

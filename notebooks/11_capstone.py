@@ -10,8 +10,8 @@
 # # 11 · Capstone: one recipe from everything the course taught
 #
 # Ten notebooks each measured one technique on its own. This one puts them together into one
-# training recipe, measures what each part contributes when the others are already there, and
-# trains a final model that beats what the source notes reached, on a laptop CPU.
+# training recipe, measures what each part contributes when the others are already there, sets
+# it against the source notes' recipe on the same data, and trains a final model on a laptop CPU.
 #
 # **You will learn to**
 # - write a complete, modern training setup in a few short cells: a small batch-normalized CNN,
@@ -30,8 +30,9 @@
 # **Prerequisites:** all of 00-10; especially 03 (AdamW, augmentation), 04 (batch norm),
 # 05 (early stopping), 07 (label smoothing), 08 (one-cycle) and 09 (ensembles, TTA).
 #
-# **Expected run time** on a quiet 2-core laptop CPU: smoke ≈ 20 s, cpu ≈ 14 min (the final model's
-# training ≈ 9 min of it); gpu: a few minutes on Fashion-MNIST, longer with CIFAR-10 and ResNet-18.
+# **Run time** on a quiet 2-core laptop CPU (measured): `smoke` ≈ 15 s, `cpu` ≈ 14–15 min
+# (the final model's training ≈ 9 min of it); `gpu` (an estimate): a few minutes on Fashion-MNIST,
+# longer with CIFAR-10 and ResNet-18.
 
 # %% tags=["parameters"]
 profile: str = "auto"  # smoke | cpu | gpu | auto ($COURSE_PROFILE, else gpu with CUDA, else cpu)

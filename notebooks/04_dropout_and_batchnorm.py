@@ -245,6 +245,43 @@ for training in (True, False):
 # explanation is an argument with evidence, not a settled question; that BN speeds up training is
 # what the experiment below measures.
 #
+# ### The notes' two architectures
+# The experiments use the notes' **small CNN**: two blocks Conv(5×5) -> [BN] -> ReLU -> MaxPool 2
+# (3 -> 6 and 6 -> 16 channels for colour images), then FC -> 120 -> ReLU -> Dropout -> 64 -> ReLU ->
+# classes. The notes write the first FC layer as 512 -> 120 for 32×32 inputs, but two 5×5
+# convolutions and two 2×2 pools leave 16×5×5 = 400 features there (16×4×4 = 256 for 28×28
+# images), so the course sizes that layer from the input.
+#
+# For the `gpu` profile the notes use a **CIFAR ResNet** (He, Zhang, Ren, Sun, 2016): a 3×3 stem
+# with 64 channels, then four stages of *residual blocks* at 64, 128, 256 and 512 channels, with
+# stride 2 from stage 2 on. Each block is two 3×3 Conv-BN layers whose output is added to a
+# *shortcut* (the block's input, or a 1×1 Conv + BN of it when the shape changes), then ReLU.
+# Global average pooling and one linear layer end it. ResNet-18 has [2, 2, 2, 2] blocks per stage,
+# ResNet-34 has [3, 4, 6, 3]. The cell below builds both for a 32×32 colour image and follows one
+# image through ResNet-18:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+small = cu.build_model("small_cnn", (3, 32, 32), 10)
+print(
+    "small CNN, 32x32x3 input: features into the first FC layer =", small.classifier[1].in_features
+)
+for name in ("resnet18", "resnet34"):
+    net = cu.build_model(name, (3, 32, 32), 10)
+    blocks = [sum(b.conv2.out_channels == w for b in net.stages) for w in (64, 128, 256, 512)]
+    print(f"{name}: blocks per stage {blocks}, {cu.count_parameters(net) / 1e6:.2f} M parameters")
+net = cu.build_model("resnet18", (3, 32, 32), 10).eval()
+with torch.no_grad():
+    x = net.stem(torch.zeros(1, 3, 32, 32))
+    print("stem                       ->", tuple(x.shape))
+    for i, block in enumerate(net.stages):
+        x = block(x)
+        kind = "1x1 conv" if isinstance(block.shortcut, nn.Sequential) else "identity"
+        print(f"block {i} ({kind:8} shortcut) ->", tuple(x.shape))
+    print("average pool + linear      ->", tuple(net.head(x).shape))
+print(net.stages[2])  # stage 2's first block: stride 2 and a 1x1 Conv-BN shortcut
+
+# %% [markdown]
 # ## 3. The experiments
 # Same epochs, same optimizer (Adam), and **paired seeds**: for seed $s$ every variant trains on
 # the same stratified subset (drawn with seed $s$, split 8:2 into training and validation), starts
@@ -645,6 +682,7 @@ check_dropout_variance(solution_dropout_variance)
 # ## References
 # - Srivastava, Hinton, Krizhevsky, Sutskever, Salakhutdinov (2014). Dropout: a simple way to
 #   prevent neural networks from overfitting. JMLR 15.
+# - He, Zhang, Ren, Sun (2016). Deep residual learning for image recognition. CVPR.
 # - Ioffe, Szegedy (2015). Batch normalization: accelerating deep network training by reducing
 #   internal covariate shift. ICML.
 # - Santurkar, Tsipras, Ilyas, Madry (2018). How does batch normalization help optimization?

@@ -103,6 +103,57 @@ res = cu.Results("03_weight_decay_and_augmentation", results_path, cfg.profile)
 # a smaller region (Krogh & Hertz, 1992). In PyTorch it is the optimizer's `weight_decay`
 # argument (the source notes use `Adam(lr=1e-3, weight_decay=1e-3)`).
 #
+# **The picture**, on a loss simple enough to solve by hand: a quadratic bowl
+# $L(w) = \frac12 (w-w^*)^\top H (w-w^*)$ with its training optimum at $w^*$. The penalized optimum
+# is $w(\lambda) = (H + \lambda I)^{-1} H w^*$. It is also the best point inside the disc
+# $\lVert w\rVert \le \lVert w(\lambda)\rVert$ (Lagrange multipliers): there the gradient of the loss
+# points straight at the origin, $\nabla L(w) = -\lambda w$, so a loss contour just touches the
+# disc's edge. The cell checks that, then draws three values of $\lambda$.
+
+# %%
+H = np.array(
+    [[5.0, 2.0], [2.0, 1.5]]
+)  # curvature of the bowl: steep in one direction, flat in the other
+w_star = np.array([2.0, 1.5])  # the training optimum
+
+
+def penalized_optimum(lam: float) -> np.ndarray:
+    return np.linalg.solve(H + lam * np.eye(2), H @ w_star)
+
+
+lams = (0.5, 2.0, 8.0)
+for lam in lams:
+    w = penalized_optimum(lam)
+    tangency = np.abs(H @ (w - w_star) + lam * w).max()
+    print(f"lambda {lam:>3}: w = {np.round(w, 3)}, |w| = {np.linalg.norm(w):.3f}, ", end="")
+    print(f"|grad L(w) + lambda w| = {tangency:.1e}")
+
+g1, g2 = np.meshgrid(np.linspace(-2.5, 3, 300), np.linspace(-2.5, 2.5, 300))
+d = np.stack([g1 - w_star[0], g2 - w_star[1]], axis=-1)
+bowl = 0.5 * np.einsum("...i,ij,...j->...", d, H, d)
+path = np.array([penalized_optimum(lam) for lam in np.geomspace(1e-3, 1e3, 200)])
+fig, ax = plt.subplots(figsize=(7.5, 4.5))
+ax.contour(g1, g2, bowl, levels=np.geomspace(0.05, 40, 12), colors="grey", linewidths=0.4)
+ax.plot(*path.T, color="black", lw=1, label=r"$w(\lambda)$ as $\lambda$ grows")
+angle = np.linspace(0, 2 * np.pi, 200)
+for lam, color in zip(lams, ("tab:blue", "tab:orange", "tab:red")):
+    w = penalized_optimum(lam)
+    r = np.linalg.norm(w)
+    ax.fill(r * np.cos(angle), r * np.sin(angle), color=color, alpha=0.12)
+    touching = 0.5 * (w - w_star) @ H @ (w - w_star)  # the loss contour through w(lambda)
+    ax.contour(g1, g2, bowl, levels=[touching], colors=color, linewidths=1.2)
+    ax.plot(*w, "o", color=color, label=rf"$\lambda$ = {lam}: optimum on the disc's edge")
+ax.plot(*w_star, "k*", ms=12, label="training optimum $w^*$")
+ax.set(xlabel="$w_1$", ylabel="$w_2$", aspect="equal", title="Larger $\\lambda$, smaller region")
+ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1))
+plt.show()
+
+# %% [markdown]
+# The path does not run straight from $w^*$ to the origin. In $H$'s eigenbasis each coordinate is
+# multiplied by $h_i / (h_i + \lambda)$, so the weights along the flat direction (small
+# curvature $h_i$: the data hardly care about them) shrink first, and the steep direction keeps
+# its value longest (Goodfellow, Bengio & Courville, 2016, section 7.1.1).
+#
 # **Weight decay** shrinks the weights directly at every step. For plain SGD with learning rate
 # $\eta$ the two are the same thing:
 #
@@ -967,6 +1018,7 @@ check_versions(solution_n_versions)
 #
 # ## References
 #
+# - Goodfellow, I., Bengio, Y., Courville, A. (2016). *Deep Learning.* MIT Press, section 7.1.1.
 # - Krogh, A., Hertz, J. A. (1992). *A Simple Weight Decay Can Improve Generalization.* NIPS 4.
 # - Loshchilov, I., Hutter, F. (2019). *Decoupled Weight Decay Regularization.* ICLR 2019.
 # - Kingma, D. P., Ba, J. (2015). *Adam: A Method for Stochastic Optimization.* ICLR 2015.

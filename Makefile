@@ -42,7 +42,7 @@ postgres:
 
 # The course website from the committed notebooks (not executed), offline: book/_build/html.
 book: setup
-	$(PY) -m course_utils.book
+	$(PY) -m course_utils book
 
 run: setup
 	$(PY) -m course_utils run $(RUN_ARGS)

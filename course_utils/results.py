@@ -1,8 +1,9 @@
-"""Record a notebook's metrics and tested claims as JSON, and collect a run's JSON into one table.
+"""Record a notebook's metrics and tested claims as JSON (``cu.Results``), and print tables.
 
 Every comparative claim is decided by one rule, :func:`paired_verdict`, on per-seed paired
-differences (DESIGN.md, "Claims"): the compared settings share each seed's data subset, initial
-weights and batch order, and the claim declares its smallest effect worth having before it runs.
+differences (the README's "How a claim is decided"): the compared settings share each seed's data
+subset, initial weights and batch order, and the claim declares its smallest effect worth having
+before it runs. Collecting a run's JSON into the claims ledger is ``course_utils.tools.ledger``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from .config import available_cores
 from .validation import ParameterError, check_choice
 
 VERDICTS = ("confirmed", "refuted", "depends", "inconclusive")
@@ -101,8 +103,6 @@ def format_effect(diffs: Sequence[float], unit: str = "", scale: float = 1.0) ->
 
 def _machine_load() -> tuple[float, int]:
     """(1-minute load average, usable cores): timing claims are inconclusive when load > cores."""
-    from .config import available_cores
-
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
     return load, available_cores()
 
@@ -371,37 +371,11 @@ class Results:
         self.saved_to = path
 
 
-def _load_results(path: str | os.PathLike) -> dict[str, Any]:
-    """Read one results JSON, checking its shape."""
-    data = json.loads(Path(path).read_text())
-    for key in ("notebook", "metrics", "claims"):
-        if key not in data:
-            raise ParameterError(f"results file {path} lacks the key {key!r}")
-    return data
-
-
-def collect(folder: str | os.PathLike) -> list[dict[str, Any]]:
-    """All results JSON files in ``folder``, sorted by notebook name."""
-    return sorted(
-        (_load_results(p) for p in Path(folder).glob("*.json")), key=lambda r: r["notebook"]
-    )
-
-
-def _fmt(value: Any, floatfmt: str = ".4g") -> str:
+def format_value(value: Any, floatfmt: str = ".4g") -> str:
+    """A table cell: floats with ``floatfmt``, anything else as ``str``."""
     if isinstance(value, float):
         return format(value, floatfmt)
     return str(value)
-
-
-def markdown_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
-    """A GitHub-flavoured markdown table; ``|`` in cells is escaped."""
-
-    def cell(v: Any) -> str:
-        return _fmt(v).replace("|", "\\|").replace("\n", " ")
-
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(cell(r.get(c, "")) for c in columns) + " |" for r in rows]
-    return "\n".join(lines)
 
 
 def format_table(
@@ -410,7 +384,7 @@ def format_table(
     """Rows of dicts as an aligned plain-text table (``columns``: which keys, in order)."""
     rows = list(rows)
     columns = list(columns or (rows[0].keys() if rows else []))
-    cells = [[_fmt(r.get(c, ""), floatfmt) for c in columns] for r in rows]
+    cells = [[format_value(r.get(c, ""), floatfmt) for c in columns] for r in rows]
     widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths))]
     lines.append("  ".join("-" * w for w in widths))
@@ -423,13 +397,3 @@ def table(
 ) -> None:
     """Print rows of dicts as an aligned table; returns None, so a cell can end with it."""
     print(format_table(rows, columns, floatfmt))
-
-
-def summarize_metrics(metrics: dict[str, Any], limit: int = 6) -> str:
-    """``name=value`` for the first ``limit`` metrics."""
-    items = [f"{k}={_fmt(v)}" for k, v in list(metrics.items())[:limit]]
-    return ", ".join(items) + (", ..." if len(metrics) > limit else "")
-
-
-def summarize_claims(claims: list[dict[str, Any]]) -> str:
-    return "; ".join(f"{c['claim']} -> {c['verdict']}" for c in claims)

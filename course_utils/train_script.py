@@ -20,6 +20,16 @@ import time
 from pathlib import Path
 from typing import Any
 
+import torch
+import torch.nn.functional as F
+from torch.utils.tensorboard import SummaryWriter
+
+from .config import available_cores, seed_everything
+from .data import load_dataset, stratified_subset, train_val_split
+from .models import build_model
+from .train import fit
+from .validation import ParameterError, check_number
+
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
@@ -47,8 +57,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def check_args(args: argparse.Namespace) -> None:
     """Refuse bad values before any data is loaded (argparse exits with status 2)."""
-    from .validation import ParameterError, check_number
-
     checks = [
         ("lr", dict(low=0, low_open=True)),
         ("weight_decay", dict(low=0)),
@@ -69,15 +77,6 @@ def check_args(args: argparse.Namespace) -> None:
 
 def train(args: argparse.Namespace) -> dict[str, Any]:
     """Train one configuration; returns the results (config, per-epoch history, metrics)."""
-    import torch
-    import torch.nn.functional as F
-    from torch.utils.tensorboard import SummaryWriter
-
-    from .config import available_cores, seed_everything
-    from .data import load_dataset, stratified_subset, train_val_split
-    from .models import build_model
-    from .train import fit
-
     torch.set_num_threads(args.threads or available_cores())
     seed_everything(args.seed)
     ds = load_dataset(args.dataset, args.data_dir)

@@ -8,6 +8,7 @@ Tests set ``panel.controls[name].value`` and read ``panel.last_result``, or call
 from __future__ import annotations
 
 import html
+import math
 import os
 from collections.abc import Callable
 from typing import Any
@@ -31,8 +32,6 @@ def slider(
         description=description, continuous_update=False, style={"description_width": "initial"}
     )
     if log:
-        import math
-
         return w.FloatLogSlider(
             value=value,
             base=10,

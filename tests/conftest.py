@@ -19,7 +19,7 @@ def smoke_run(tmp_path_factory) -> Path:
 
     ``COURSE_TEST_NOTEBOOKS=00,07`` restricts the run (for quick local iterations).
     """
-    from course_utils.cli import main
+    from course_utils.tools.cli import main
 
     os.environ.setdefault("COURSE_STRICT_EXERCISES", "1")  # a wrong solution fails the run
     only = [n for n in os.environ.get("COURSE_TEST_NOTEBOOKS", "").split(",") if n]
@@ -82,7 +82,7 @@ def refused_run(tmp_path):
     cell before the first one that trains, see ``first_training_cell``) and returns the failure
     record from ``status.json``.
     """
-    from course_utils.cli import main
+    from course_utils.tools.cli import main
 
     def run(notebook: str, name: str, value: str) -> dict:
         out = tmp_path / f"run-{notebook}-{name}"

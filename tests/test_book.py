@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from course_utils import book
+from course_utils.tools import website as book
 
 pytestmark = pytest.mark.skipif(
     not (book.MATHJAX / "MathJax.js").is_file(),
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
-    return book.build(tmp_path_factory.mktemp("book"))
+    return book.build_website(tmp_path_factory.mktemp("book"))
 
 
 def test_every_page_is_built_and_solutions_are_folded(site):

@@ -6,7 +6,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_utils import cli
+from course_utils.tools import catalogue, cli, runner
 
 PARAMS = """profile: str = "auto"  # which profile
 seed: int = 0  # the seed
@@ -44,7 +44,7 @@ def test_params_lists_names_types_defaults_and_help(tmp_path, capsys):
     cli.main(["params", str(nb)])
     out = capsys.readouterr().out
     assert "| lr | float \\| None | None | learning rate |" in out
-    assert [p.name for p in cli.notebook_parameters(nb)] == [
+    assert [p.name for p in catalogue.notebook_parameters(nb)] == [
         "profile",
         "seed",
         "lr",
@@ -86,10 +86,14 @@ def test_out_of_range_values_are_refused_before_a_kernel_starts(tmp_path, capsys
 
 
 def test_values_are_coerced_to_the_declared_type():
-    p = cli.Parameter("lr", "float | None", None, "")
-    assert cli.coerce(p, "1", "nb") == 1.0 and isinstance(cli.coerce(p, "1", "nb"), float)
-    assert cli.coerce(p, "None", "nb") is None
-    assert cli.coerce(cli.Parameter("dataset", "str", "x", ""), "mnist", "nb") == "mnist"
+    p = catalogue.Parameter("lr", "float | None", None, "")
+    assert catalogue.coerce(p, "1", "nb") == 1.0 and isinstance(
+        catalogue.coerce(p, "1", "nb"), float
+    )
+    assert catalogue.coerce(p, "None", "nb") is None
+    assert (
+        catalogue.coerce(catalogue.Parameter("dataset", "str", "x", ""), "mnist", "nb") == "mnist"
+    )
 
 
 def test_unknown_notebook_lists_the_known_ones(capsys):
@@ -108,8 +112,8 @@ def test_existing_run_folder_is_never_reused(tmp_path, capsys):
 
 
 def test_default_run_folders_are_new_each_time(tmp_path, monkeypatch):
-    monkeypatch.setattr(cli, "RUNS", tmp_path / "runs")
-    first, second = cli.new_run_folder(None, "smoke"), cli.new_run_folder(None, "smoke")
+    monkeypatch.setattr(runner, "RUNS", tmp_path / "runs")
+    first, second = runner.new_run_folder(None, "smoke"), runner.new_run_folder(None, "smoke")
     assert first != second and first.parent == second.parent == tmp_path / "runs"
 
 

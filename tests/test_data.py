@@ -6,17 +6,20 @@ import torch
 from fixture_files import write_cifar, write_idx, write_mnist_like
 
 import course_utils.data as data
+import course_utils.datafiles as datafiles
 from course_utils.data import (
     Augment,
-    DataFileError,
-    DatasetUnavailableError,
     ImageDataset,
     load_dataset,
     paired_split,
-    read_cifar_batch,
-    read_idx,
     stratified_subset,
     train_val_split,
+)
+from course_utils.datafiles import (
+    DataFileError,
+    DatasetUnavailableError,
+    read_cifar_batch,
+    read_idx,
 )
 from course_utils.validation import ParameterError
 
@@ -26,7 +29,7 @@ DEBIAN = Path("/usr/share/datasets/fashion-mnist")
 @pytest.fixture(autouse=True)
 def no_project_data(tmp_path, monkeypatch):
     """Keep tests away from the project's data/ folder and $COURSE_DATA_DIR."""
-    monkeypatch.setattr(data, "PROJECT_DATA", tmp_path / "project-data")
+    monkeypatch.setattr(datafiles, "PROJECT_DATA", tmp_path / "project-data")
     monkeypatch.delenv("COURSE_DATA_DIR", raising=False)
 
 
@@ -83,7 +86,7 @@ def test_a_gzipped_file_without_gz_in_its_name_is_named_with_the_fix(tmp_path):
 
 @pytest.mark.parametrize("via", ["data_dir", "COURSE_DATA_DIR"])
 def test_an_explicit_folder_lacking_a_file_is_an_error_not_a_fallback(tmp_path, monkeypatch, via):
-    write_mnist_like(data.PROJECT_DATA / "MNIST" / "raw")  # a complete copy elsewhere
+    write_mnist_like(datafiles.PROJECT_DATA / "MNIST" / "raw")  # a complete copy elsewhere
     write_mnist_like(tmp_path / "mine", gz=True)
     (tmp_path / "mine" / "t10k-labels-idx1-ubyte.gz").unlink()
     if via == "COURSE_DATA_DIR":
@@ -104,9 +107,9 @@ def test_an_explicit_folder_without_the_dataset_names_what_it_expects(tmp_path):
 
 
 def test_a_complete_default_copy_is_still_found_without_an_explicit_folder():
-    write_mnist_like(data.PROJECT_DATA / "MNIST" / "raw")
+    write_mnist_like(datafiles.PROJECT_DATA / "MNIST" / "raw")
     ds = load_dataset("mnist", allow_download=False)
-    assert ds.source == data.PROJECT_DATA / "MNIST" / "raw"
+    assert ds.source == datafiles.PROJECT_DATA / "MNIST" / "raw"
 
 
 def test_cifar_batches_load(tmp_path):
@@ -159,7 +162,7 @@ def test_torchvision_dataset_matches_in_memory_copy(tmp_path, monkeypatch):
     tv = data.torchvision_dataset("mnist", train=True, data_dir=tmp_path / "src")
     img, label = tv[5]
     assert np.array_equal(np.array(img), ds.train_x[5, 0].numpy()) and label == int(ds.train_y[5])
-    assert (data.PROJECT_DATA / "MNIST" / "raw" / "train-images-idx3-ubyte").is_file()
+    assert (datafiles.PROJECT_DATA / "MNIST" / "raw" / "train-images-idx3-ubyte").is_file()
 
 
 def test_stratified_split_keeps_class_shares():

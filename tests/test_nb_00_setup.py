@@ -57,7 +57,7 @@ def test_cli_refuses_out_of_range_values_before_a_kernel_starts(
 ) -> None:
     """Every parameter of 00 is declared with literal ranges, so the CLI refuses bad values
     statically (no in-kernel refusal is left to test with ``refused_run``)."""
-    from course_utils.cli import main
+    from course_utils.tools.cli import main
 
     out = tmp_path / "run"
     assert main(["run", "00", "--profile", "smoke", "-p", name, value, "--out", str(out)]) == 2

@@ -56,7 +56,7 @@ def test_sizes_beyond_the_data_are_refused_before_training(refused_run, name, va
 
 @pytest.mark.parametrize("name, value", [("epochs", "0"), ("val_fraction", "1.0"), ("seeds", "0")])
 def test_out_of_range_values_are_refused_before_a_kernel_starts(tmp_path, name, value) -> None:
-    from course_utils.cli import main
+    from course_utils.tools.cli import main
 
     out = tmp_path / "run"
     assert main(["run", "02", "--profile", "smoke", "-p", name, value, "--out", str(out)]) == 2

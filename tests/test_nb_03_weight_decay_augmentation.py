@@ -58,7 +58,7 @@ def test_values_beyond_the_data_are_refused_before_training(refused_run, name, v
 
 @pytest.mark.parametrize("name, value", [("weight_decay", "-0.01"), ("flip", "maybe")])
 def test_out_of_range_values_are_refused_before_a_kernel_starts(tmp_path, name, value) -> None:
-    from course_utils.cli import main
+    from course_utils.tools.cli import main
 
     out = tmp_path / "run"
     assert main(["run", "03", "--profile", "smoke", "-p", name, value, "--out", str(out)]) == 2

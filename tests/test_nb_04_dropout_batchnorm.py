@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from course_utils.cli import main
 from course_utils.results import VERDICTS
+from course_utils.tools.cli import main
 
 STEM = "04_dropout_and_batchnorm"
 VARIANTS = ("plain", "dropout", "bn", "dropout_on_logits")

@@ -58,7 +58,7 @@ def test_patience_that_can_never_trigger_is_refused_in_the_setup_cell(refused_ru
     ("name", "value"), [("patience", "0"), ("min_delta", "-0.01"), ("model_name", "vgg")]
 )
 def test_cli_refuses_bad_values_before_a_kernel_starts(tmp_path, capsys, name, value) -> None:
-    from course_utils.cli import main
+    from course_utils.tools.cli import main
 
     out = tmp_path / "run"
     assert main(["run", "05", "--profile", "smoke", "-p", name, value, "--out", str(out)]) == 2

@@ -7,8 +7,8 @@ import pytest
 import torch
 from torch.optim import lr_scheduler as S
 
-from course_utils.cli import main
 from course_utils.results import VERDICTS
+from course_utils.tools.cli import main
 from course_utils.train import fit
 
 STEM = "08_lr_schedulers"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from course_utils import cli
 from course_utils.results import VERDICTS
+from course_utils.tools import cli
 
 STEM = "10_hyperparameter_search_and_tracking"
 KINDS = ("tpe", "random", "grid", "tpe_noprune")

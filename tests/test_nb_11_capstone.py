@@ -7,9 +7,9 @@ import json
 import nbformat
 import pytest
 
-from course_utils import cli
-from course_utils.data import find_files
+from course_utils.datafiles import find_files
 from course_utils.results import VERDICTS
+from course_utils.tools import cli
 
 STEM = "11_capstone"
 TECHNIQUES = (

@@ -53,7 +53,7 @@ def test_notebook_passes_nbval(notebook: Path) -> None:
 
 
 def test_every_notebook_has_an_ipynb_and_py_twin_in_sync() -> None:
-    from course_utils.notebooks import in_sync
+    from course_utils.tools.build import in_sync
 
     sources = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.py"))
     assert sources, "no notebook sources found"

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from course_utils.cli import course_notebooks
 from course_utils.results import VERDICTS
+from course_utils.tools.catalogue import course_notebooks
 
 
 @pytest.mark.notebooks

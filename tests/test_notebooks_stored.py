@@ -16,7 +16,7 @@ import jupytext
 import nbformat
 import pytest
 
-from course_utils.execution import write_notebook
+from course_utils.tools.execution import write_notebook
 
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))

@@ -22,7 +22,7 @@ import pytest
 from fixture_files import write_mnist_like
 from test_cli import write_notebook
 
-from course_utils import cli, execution
+from course_utils.tools import cli, execution, runner
 from course_utils.validation import ParameterError
 
 REPO = Path(__file__).resolve().parent.parent
@@ -281,15 +281,15 @@ def test_a_download_from_a_silent_server_gives_up_with_a_clear_error(tmp_path, m
     """A server on 127.0.0.1 that accepts connections and never answers (loopback only)."""
     import torchvision.datasets as tvd
 
-    from course_utils import data
+    from course_utils import data, datafiles
 
     server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     server.bind(("127.0.0.1", 0))
     server.listen(8)  # connections complete in the backlog; nothing is ever sent back
     url = f"http://127.0.0.1:{server.getsockname()[1]}/"
     monkeypatch.setattr(tvd.MNIST, "mirrors", [url])
-    monkeypatch.setattr(data, "DOWNLOAD_TIMEOUT", 1.0)
-    monkeypatch.setattr(data, "PROJECT_DATA", tmp_path / "data")
+    monkeypatch.setattr(datafiles, "DOWNLOAD_TIMEOUT", 1.0)
+    monkeypatch.setattr(datafiles, "PROJECT_DATA", tmp_path / "data")
     monkeypatch.delenv("COURSE_DATA_DIR", raising=False)
     outcome: dict = {}
 
@@ -307,7 +307,7 @@ def test_a_download_from_a_silent_server_gives_up_with_a_clear_error(tmp_path, m
         server.close()
     assert not worker.is_alive(), "the download hung"
     error = outcome.get("error")
-    assert isinstance(error, data.DatasetUnavailableError), error
+    assert isinstance(error, datafiles.DatasetUnavailableError), error
     message = str(error)
     assert "no answer from the server within 1 s" in message and url in message
     assert "Expected files: train-images-idx3-ubyte" in message and "Ways to get it" in message
@@ -348,7 +348,7 @@ def test_an_error_in_the_runner_itself_is_recorded(tmp_path, capsys, monkeypatch
     def broken(*args, **kwargs):
         raise RuntimeError("runner bug")
 
-    monkeypatch.setattr(execution, "execute_notebook", broken)
+    monkeypatch.setattr(runner, "execute_notebook", broken)
     assert cli.main(["run", str(nb), "--out", str(out)]) == 1
     status = ended(out, "FAILED")
     assert "the runner failed: RuntimeError: runner bug" in status["failure"]["error"]

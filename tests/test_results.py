@@ -7,14 +7,13 @@ import pytest
 
 from course_utils.results import (
     Results,
-    collect,
     effect_interval,
     format_effect,
     format_table,
-    markdown_table,
     paired_verdict,
     table,
 )
+from course_utils.tools.ledger import collect, markdown_table
 from course_utils.validation import ParameterError
 
 

@@ -3,11 +3,12 @@ from fixture_files import write_mnist_like
 from torch import nn
 
 import course_utils.data as data
+import course_utils.datafiles as datafiles
 from course_utils.speed import peak_rss_mib, source_notes_loader, train_throughput
 
 
 def test_source_notes_loader_gives_normalized_per_image_batches(tmp_path, monkeypatch):
-    monkeypatch.setattr(data, "PROJECT_DATA", tmp_path / "project-data")
+    monkeypatch.setattr(datafiles, "PROJECT_DATA", tmp_path / "project-data")
     write_mnist_like(tmp_path / "d", gz=True)
     ds = data.load_dataset("mnist", tmp_path / "d", allow_download=False)
     loader = source_notes_loader(ds, batch_size=8, num_workers=0, data_dir=tmp_path / "d")

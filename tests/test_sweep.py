@@ -16,7 +16,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_utils import cli
+from course_utils.tools import cli
 
 optuna = pytest.importorskip("optuna")
 
@@ -278,7 +278,7 @@ def test_two_workers_share_one_study_on_a_real_postgresql_server(tmp_path, postg
 
 
 def test_a_trial_whose_worker_died_while_claiming_it_is_reaped(tmp_path):
-    from course_utils.sweep import DEAD, open_storage, reap_dead
+    from course_utils.tools.sweep_study import DEAD, open_storage, reap_dead
 
     storage = open_storage(f"sqlite:///{tmp_path / 'study.db'}")
     study = optuna.create_study(study_name="s", storage=storage)

@@ -27,12 +27,13 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+import papermill as pm
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
 from papermill.utils import merge_kwargs, remove_args
 
-from .validation import ParameterError
+from ..validation import ParameterError
 
 ENGINE = "course"
 # Seconds one cell may run before the notebook is stopped (None: no limit).
@@ -379,8 +380,6 @@ def execute_notebook(
     Raises papermill's ``PapermillExecutionError`` when a cell raised, :class:`CellStopped` for a
     timeout or a dead kernel, :class:`RunStopped` for SIGINT/SIGTERM, :class:`DiskFullError`.
     """
-    import papermill as pm
-
     # Parameters are checked by the course CLI; papermill's inspector cannot read annotations
     # like ``float | None`` and would warn, and nbclient logs timeouts we report ourselves.
     logging.getLogger("papermill").setLevel(logging.CRITICAL)

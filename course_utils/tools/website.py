@@ -12,7 +12,6 @@ link and image of the built site is checked offline.
 
 from __future__ import annotations
 
-import argparse
 import html.parser
 import json
 import re
@@ -24,8 +23,16 @@ from urllib.parse import unquote, urlparse
 
 import nbformat
 
-REPO = Path(__file__).resolve().parent.parent
-NOTEBOOKS = REPO / "notebooks"
+from .catalogue import NOTEBOOKS, REPO
+from .ledger import (
+    LEDGER_COLUMNS,
+    collect,
+    ledger_rows,
+    markdown_table,
+    plot_claims,
+    verdict_counts,
+)
+
 OUT = REPO / "book" / "_build"
 MATHJAX = Path("/usr/share/javascript/mathjax")
 MATHJAX_PARTS = ("MathJax.js", "config", "extensions", "jax", "fonts", "localization")
@@ -105,32 +112,13 @@ def stage_notebook(src: Path, dest: Path) -> None:
 
 def claims_page(results_dir: Path, static_dir: Path) -> str:
     """The claims ledger of the committed run, with its forest plot."""
-    from .cli import plot_claims
-    from .results import collect, format_effect, markdown_table
-
-    ledger = []
-    for result in collect(results_dir) if results_dir.is_dir() else []:
-        for claim in result["claims"]:
-            row = {"notebook": result["notebook"], **claim}
-            samples = claim.get("samples")
-            row["effect (mean +- SE, n)"] = (
-                format_effect(samples, claim.get("unit", "")) if samples else "-"
-            )
-            low, high = claim.get("low"), claim.get("high")
-            row["95% interval"] = (
-                f"[{low:.3g}, {high:.3g}]" if low is not None and high is not None else "-"
-            )
-            row["min effect"] = f"{claim['min_effect']:g}" if claim.get("min_effect") else "-"
-            ledger.append(row)
+    ledger = ledger_rows(collect(results_dir)) if results_dir.is_dir() else []
     lines = ["# Claims ledger", ""]
     if not ledger:
         return "\n".join(
             lines + ["No results of a committed run were found (run `make notebooks`).", ""]
         )
-    counts = {
-        v: sum(r["verdict"] == v for r in ledger)
-        for v in ("confirmed", "refuted", "depends", "inconclusive")
-    }
+    counts = verdict_counts(ledger)
     lines += [
         "Every claim of the source notes that the course tests, as measured in the committed "
         "`cpu`-profile run of each notebook, decided by the paired, replicated rule (see the "
@@ -147,15 +135,7 @@ def claims_page(results_dir: Path, static_dir: Path) -> str:
             "```",
             "",
         ]
-    columns = [
-        "notebook",
-        "claim",
-        "effect (mean +- SE, n)",
-        "95% interval",
-        "min effect",
-        "verdict",
-    ]
-    lines += [markdown_table(ledger, columns), ""]
+    lines += [markdown_table(ledger, LEDGER_COLUMNS), ""]
     return "\n".join(lines)
 
 
@@ -239,9 +219,9 @@ def broken_links(site: Path) -> list[str]:
     return broken
 
 
-def build(out: Path = OUT) -> Path:
+def build_website(out: Path = OUT) -> Path:
     """Build the site into ``out/html``; returns that folder. Raises BookError on any problem."""
-    from sphinx.cmd.build import build_main
+    from sphinx.cmd.build import build_main  # sphinx is a dev extra: only `make book` needs it
 
     src = out / "src"
     stage(src)
@@ -262,27 +242,16 @@ def build(out: Path = OUT) -> Path:
     return html_dir
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m course_utils.book", description=__doc__.split("\n")[0]
-    )
-    parser.add_argument(
-        "--out", type=Path, default=OUT, help="build folder (the site goes to OUT/html)"
-    )
-    args = parser.parse_args(argv)
+def cmd_book(out: str | None = None) -> int:
+    """``python -m course_utils book``: build the site and say where it is; 1 on any problem."""
     start = time.perf_counter()
     try:
-        site = build(args.out)
+        site = build_website(Path(out) if out else OUT)
     except BookError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     pages = len(list(site.rglob("*.html")))
-    print(
-        f"book built in {time.perf_counter() - start:.0f} s: {site / 'index.html'} ({pages} pages)"
-    )
-    print(json.dumps({"seconds": round(time.perf_counter() - start, 1), "pages": pages}))
+    seconds = time.perf_counter() - start
+    print(f"book built in {seconds:.0f} s: {site / 'index.html'} ({pages} pages)")
+    print(json.dumps({"seconds": round(seconds, 1), "pages": pages}))
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -96,6 +96,34 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def _check_paths(
+    results_path: str | os.PathLike | None, data_dir: str | os.PathLike | None
+) -> tuple[Path | None, Path | None]:
+    """``results_path`` must end in .json and ``data_dir`` must be an existing folder (or None)."""
+    if results_path is not None:
+        check_type("results_path", results_path, (str, os.PathLike), "a file path or None")
+        results_path = Path(results_path)
+        if results_path.suffix != ".json":
+            raise ParameterError(
+                f"parameter 'results_path' got {str(results_path)!r}; "
+                "allowed: a path ending in .json or None"
+            )
+    if data_dir is not None:
+        check_type("data_dir", data_dir, (str, os.PathLike), "an existing folder or None")
+        data_dir = Path(data_dir)
+        if not data_dir.is_dir():
+            raise ParameterError(
+                f"parameter 'data_dir' got {str(data_dir)!r}; allowed: an existing folder or None "
+                "(create it and put the dataset files there, or leave it None to use the defaults)"
+            )
+    return results_path, data_dir
+
+
+def pick_device(profile: str) -> torch.device:
+    """CUDA for the ``gpu`` profile when it is available, else the CPU. Taught in notebook 00."""
+    return torch.device("cuda" if profile == "gpu" and torch.cuda.is_available() else "cpu")
+
+
 def setup(
     profile: str | dict[str, Any] = "auto",
     dataset: str = "fashion_mnist",
@@ -127,22 +155,7 @@ def setup(
     check_choice("dataset", dataset, DATASETS)
     check_number("seed", seed, low=0, integer=True)
     check_number("threads", threads, low=1, integer=True, allow_none=True)
-    if results_path is not None:
-        check_type("results_path", results_path, (str, os.PathLike), "a file path or None")
-        results_path = Path(results_path)
-        if results_path.suffix != ".json":
-            raise ParameterError(
-                f"parameter 'results_path' got {str(results_path)!r}; "
-                "allowed: a path ending in .json or None"
-            )
-    if data_dir is not None:
-        check_type("data_dir", data_dir, (str, os.PathLike), "an existing folder or None")
-        data_dir = Path(data_dir)
-        if not data_dir.is_dir():
-            raise ParameterError(
-                f"parameter 'data_dir' got {str(data_dir)!r}; allowed: an existing folder or None "
-                "(create it and put the dataset files there, or leave it None to use the defaults)"
-            )
+    results_path, data_dir = _check_paths(results_path, data_dir)
     values: dict[str, Any] = {}
     for name, spec in specs.items():
         if name not in namespace:
@@ -151,10 +164,7 @@ def setup(
             )
         values[name] = spec.resolve(name, namespace[name], resolved)
 
-    if resolved == "gpu" and not torch.cuda.is_available():
-        device = torch.device("cpu")
-    else:
-        device = torch.device("cuda" if resolved == "gpu" else "cpu")
+    device = pick_device(resolved)
     n_threads = threads or available_cores()
     torch.set_num_threads(n_threads)
     seed_everything(seed)

@@ -203,7 +203,7 @@ def paired_split(
 
     A stratified sample of ``train_size + val_size`` training images, split (stratified) into
     ``train_size`` for training and ``val_size`` for validation. It depends only on the sizes and
-    the seed, so every compared setting of one seed sees the same split (DESIGN.md, "Claims").
+    the seed, so every compared setting of one seed sees the same split (the README's "How a claim is decided").
     """
     available = len(ds.train_y)
     for name, value in (("train_size", train_size), ("val_size", val_size)):

@@ -293,9 +293,9 @@ def fit(
     if optimizer is None:
         check_number("lr", lr, low=0, low_open=True)
         optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    _check_monitor(scheduler, monitor, val is not None)
     loss_fn = loss_fn or nn.functional.cross_entropy
     per_batch = isinstance(scheduler, PER_BATCH_SCHEDULERS)
-    plateau = isinstance(scheduler, sched.ReduceLROnPlateau)
     history = History()
     for cb in callbacks:
         cb.on_train_begin(model)
@@ -304,53 +304,75 @@ def fit(
         progress = os.environ.get("COURSE_PROGRESS", "1") != "0"
     bar = tqdm(range(1, epochs + 1), desc=desc, leave=False, disable=not progress)
     for epoch in bar:
-        start = time.perf_counter()
-        epoch_lr = optimizer.param_groups[0]["lr"]
-        total_loss, correct, n = 0.0, 0, 0
-        for xb, yb in train:
-            target = label_transform(yb) if label_transform is not None else yb
-            logits = model(xb)
-            loss = loss_fn(logits, target)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            history.batch_lr.append(optimizer.param_groups[0]["lr"])
-            if per_batch:
-                scheduler.step()
-            batch_loss = loss.item()
-            history.batch_loss.append(batch_loss)
-            total_loss += batch_loss * len(yb)
-            correct += (logits.detach().argmax(1) == _batch_targets(yb)).sum().item()
-            n += len(yb)
-        seconds = time.perf_counter() - start
-        logs = {
-            "epoch": epoch,
-            "train_loss": total_loss / n,
-            "train_acc": correct / n,
-            "lr": epoch_lr,
-        }
+        step = _Step(model, optimizer, loss_fn, label_transform, scheduler if per_batch else None)
+        epoch_lr = optimizer.param_groups[0]["lr"]  # the rate the epoch started with
+        logs = {"epoch": epoch, **step.epoch(train, history), "lr": epoch_lr}
         if val is not None:
             v = evaluate(model, val)
             logs.update(val_loss=v["loss"], val_acc=v["acc"])
-        logs.update(time=seconds, examples_per_s=n / seconds)
+        logs.update(time=step.seconds, examples_per_s=step.seen / step.seconds)
         history.rows.append(logs)
         if scheduler is not None and not per_batch:
-            if plateau:
-                if monitor not in logs:
-                    raise ParameterError(
-                        f"ReduceLROnPlateau monitors {monitor!r}, which is not in the logs {sorted(logs)}"
-                    )
-                scheduler.step(logs[monitor])
-            else:
-                scheduler.step()
+            _step_per_epoch(scheduler, logs, monitor)
         bar.set_postfix(
             {k: round(v, 4) for k, v in logs.items() if k in ("train_loss", "val_loss", "val_acc")}
         )
-        stop = [cb.on_epoch_end(epoch, logs, model) for cb in callbacks]
-        if any(stop):
+        if any([cb.on_epoch_end(epoch, logs, model) for cb in callbacks]):
             history.stopped_epoch = epoch
             break
     bar.close()
     for cb in callbacks:
         cb.on_train_end(model, history)
     return history
+
+
+EPOCH_LOGS = ("epoch", "lr", "train_loss", "train_acc", "time", "examples_per_s")
+
+
+def _check_monitor(scheduler: Any, monitor: str, has_val: bool) -> None:
+    """ReduceLROnPlateau needs a monitored value that the logs will hold (checked before training)."""
+    if not isinstance(scheduler, sched.ReduceLROnPlateau):
+        return
+    logged = EPOCH_LOGS + (("val_loss", "val_acc") if has_val else ())
+    if monitor not in logged:
+        raise ParameterError(
+            f"parameter 'monitor' got {monitor!r}; ReduceLROnPlateau needs one of {sorted(logged)}"
+            + ("" if has_val else " (pass val to monitor val_loss or val_acc)")
+        )
+
+
+def _step_per_epoch(scheduler: Any, logs: dict[str, float], monitor: str) -> None:
+    """An epoch-level scheduler step: ReduceLROnPlateau with the monitored value, others plainly."""
+    if isinstance(scheduler, sched.ReduceLROnPlateau):
+        scheduler.step(logs[monitor])
+    else:
+        scheduler.step()
+
+
+class _Step:
+    """One epoch of the training loop of notebook 00: forward, loss, backward, step, per batch."""
+
+    def __init__(self, model, optimizer, loss_fn, label_transform, batch_scheduler) -> None:
+        self.model, self.optimizer, self.loss_fn = model, optimizer, loss_fn
+        self.label_transform, self.batch_scheduler = label_transform, batch_scheduler
+        self.seen, self.seconds = 0, 0.0
+
+    def epoch(self, batches: Iterable, history: History) -> dict[str, float]:
+        """Train on every batch; the epoch's mean training loss and accuracy (true labels)."""
+        start, total_loss, correct = time.perf_counter(), 0.0, 0
+        for xb, yb in batches:
+            target = self.label_transform(yb) if self.label_transform is not None else yb
+            logits = self.model(xb)
+            loss = self.loss_fn(logits, target)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            history.batch_lr.append(self.optimizer.param_groups[0]["lr"])
+            if self.batch_scheduler is not None:
+                self.batch_scheduler.step()
+            history.batch_loss.append(loss.item())
+            total_loss += history.batch_loss[-1] * len(yb)
+            correct += (logits.detach().argmax(1) == _batch_targets(yb)).sum().item()
+            self.seen += len(yb)
+        self.seconds = time.perf_counter() - start
+        return {"train_loss": total_loss / self.seen, "train_acc": correct / self.seen}

@@ -1,10 +1,12 @@
-"""Shared fixtures. The course notebooks are executed once per test session (smoke profile)."""
+"""Shared fixtures. The course notebooks are executed once per test session (smoke profile, nbval)."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,40 +15,61 @@ REPO = Path(__file__).resolve().parent.parent
 DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
 
 
-@pytest.fixture(scope="session")
-def smoke_run(tmp_path_factory) -> Path:
-    """Run the course CLI over the notebooks with ``--profile smoke`` once; returns the run folder.
+NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
-    ``COURSE_TEST_NOTEBOOKS=00,07`` restricts the run (for quick local iterations).
-    """
-    from course_utils.tools.cli import main
 
-    os.environ.setdefault("COURSE_STRICT_EXERCISES", "1")  # a wrong solution fails the run
+def selected_notebooks() -> list[Path]:
+    """The course notebooks, or those named in ``COURSE_TEST_NOTEBOOKS=00,07`` (quick iterations)."""
     only = [n for n in os.environ.get("COURSE_TEST_NOTEBOOKS", "").split(",") if n]
-    out = tmp_path_factory.mktemp("smoke") / "run"
-    code = main(["run", *only, "--profile", "smoke", "--out", str(out)])
-    assert code == 0, (
-        (out / "report.md").read_text() if (out / "report.md").exists() else "no report"
-    )
+    return [nb for nb in NOTEBOOKS if not only or nb.stem[:2] in only or nb.stem in only]
+
+
+@pytest.fixture(scope="session")
+def nbval_run(tmp_path_factory) -> Path:
+    """Execute every selected notebook once, under nbval with the smoke profile; returns the folder.
+
+    The folder holds ``nbval.xml`` (JUnit: one test per cell), ``nbval.log`` and
+    ``results/<notebook>.json`` (each notebook's results JSON, via ``$COURSE_RESULTS_DIR``), so
+    nbval's output checks and the smoke assertions share one execution per notebook.
+    """
+    out = tmp_path_factory.mktemp("nbval")
+    env = {
+        **os.environ,
+        "COURSE_PROFILE": "smoke",
+        "COURSE_BATCH": "1",
+        "COURSE_PROGRESS": "0",
+        "COURSE_STRICT_EXERCISES": "1",  # a wrong solution fails its cell
+        "COURSE_RESULTS_DIR": str(out / "results"),
+    }
+    command = [
+        sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax",
+        "--nbval-sanitize-with", str(REPO / "tests" / "nbval_sanitize.cfg"),
+        "--nbval-cell-timeout", "300", f"--junitxml={out / 'nbval.xml'}",
+        *map(str, selected_notebooks()),
+    ]  # fmt: skip
+    log = subprocess.run(command, cwd=REPO / "notebooks", env=env, capture_output=True, text=True)
+    (out / "nbval.log").write_text(log.stdout + log.stderr)
+    assert (out / "nbval.xml").is_file(), log.stdout[-4000:] + log.stderr[-2000:]
     return out
 
 
 @pytest.fixture(scope="session")
-def smoke_results(smoke_run) -> dict[str, dict]:
-    """Results JSON of every notebook of the smoke run, keyed by notebook stem."""
-    return {p.stem: json.loads(p.read_text()) for p in (smoke_run / "results").glob("*.json")}
+def smoke_results(nbval_run) -> dict[str, dict]:
+    """Results JSON of every notebook of the nbval run, keyed by notebook stem."""
+    return {p.stem: json.loads(p.read_text()) for p in (nbval_run / "results").glob("*.json")}
 
 
 @pytest.fixture(scope="session")
 def notebook_result(smoke_results):
     """``notebook_result("07_label_smoothing")`` -> that notebook's results JSON.
 
-    Skips when the smoke run was restricted to other notebooks.
+    Skips when ``COURSE_TEST_NOTEBOOKS`` left the notebook out; fails when it ran but saved none.
     """
 
     def get(stem: str) -> dict:
-        if stem not in smoke_results:
-            pytest.skip(f"{stem} was not part of this smoke run (COURSE_TEST_NOTEBOOKS)")
+        if stem not in {nb.stem for nb in selected_notebooks()}:
+            pytest.skip(f"{stem} was not part of this run (COURSE_TEST_NOTEBOOKS)")
+        assert stem in smoke_results, f"{stem} ran but saved no results JSON"
         return smoke_results[stem]
 
     return get

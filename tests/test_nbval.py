@@ -1,4 +1,5 @@
-"""nbval --nbval-lax over every notebook with COURSE_PROFILE=smoke, each in a fresh kernel.
+"""nbval --nbval-lax over every notebook with COURSE_PROFILE=smoke, all in one pytest run
+(the ``nbval_run`` fixture), each notebook in a fresh kernel.
 
 Every cell must run; cells marked ``# NBVAL_CHECK_OUTPUT`` must reproduce their stored
 (cpu-profile) outputs, so they hold only results that do not depend on the profile.
@@ -6,55 +7,43 @@ Every cell must run; cells marked ``# NBVAL_CHECK_OUTPUT`` must reproduce their 
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import nbformat
 import pytest
+from conftest import NOTEBOOKS, REPO, selected_notebooks
 
-REPO = Path(__file__).resolve().parent.parent
-NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-ONLY = [n for n in os.environ.get("COURSE_TEST_NOTEBOOKS", "").split(",") if n]
+from course_utils.tools.build import in_sync
+
+
+def cell_reports(nbval_run: Path, notebook: Path) -> list[ET.Element]:
+    """The JUnit test cases of one notebook's cells."""
+    cases = ET.parse(nbval_run / "nbval.xml").getroot().iter("testcase")
+    return [c for c in cases if notebook.name in (c.get("file", "") + c.get("classname", ""))]
 
 
 @pytest.mark.notebooks
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[nb.stem for nb in NOTEBOOKS])
-def test_notebook_passes_nbval(notebook: Path) -> None:
-    if ONLY and notebook.stem[:2] not in ONLY and notebook.stem not in ONLY:
+def test_notebook_passes_nbval(nbval_run: Path, notebook: Path) -> None:
+    if notebook not in selected_notebooks():
         pytest.skip("restricted by COURSE_TEST_NOTEBOOKS")
-    env = {
-        **os.environ,
-        "COURSE_PROFILE": "smoke",
-        "COURSE_BATCH": "1",
-        "COURSE_STRICT_EXERCISES": "1",
-    }
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "--nbval-lax",
-            "--nbval-sanitize-with",
-            str(REPO / "tests" / "nbval_sanitize.cfg"),
-            "--nbval-cell-timeout",
-            "300",
-            str(notebook),
-        ],
-        cwd=notebook.parent,
-        env=env,
-        capture_output=True,
-        text=True,
+    cases = cell_reports(nbval_run, notebook)
+    code_cells = sum(c.cell_type == "code" for c in nbformat.read(notebook, as_version=4).cells)
+    assert len(cases) == code_cells, (
+        f"nbval ran {len(cases)} of {code_cells} code cells of {notebook.name}:\n"
+        + (nbval_run / "nbval.log").read_text()[-4000:]
     )
-    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    problems = [
+        (case.get("name"), found.get("message", "") + (found.text or "")[-3000:])
+        for case in cases
+        for found in (case.find("failure"), case.find("error"))
+        if found is not None  # an Element without children is falsy: compare with None
+    ]
+    assert not problems, "\n".join(f"{name}: {text}" for name, text in problems)
 
 
 def test_every_notebook_has_an_ipynb_and_py_twin_in_sync() -> None:
-    from course_utils.tools.build import in_sync
-
     sources = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.py"))
     assert sources, "no notebook sources found"
     assert [p.stem for p in sources] == [p.stem for p in NOTEBOOKS], (

@@ -120,6 +120,8 @@ def torchvision_dataset(
 
     torchvision's (Fashion-)MNIST reads un-gzipped files from ``<root>/<Class>/raw``;
     gzipped copies (the Debian package) are unpacked once into the project's ``data/``.
+
+    Taught in notebook 03.
     """
     import torchvision.datasets as tvd  # only here: it adds a second to every import
 
@@ -156,7 +158,10 @@ def torchvision_dataset(
 def stratified_subset(
     x: torch.Tensor, y: torch.Tensor, n: int, seed: int = 0, name: str = "subset size"
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``n`` examples drawn so that every class keeps its share (all of them when ``n == len(y)``)."""
+    """``n`` examples drawn so that every class keeps its share (all of them when ``n == len(y)``).
+
+    Taught in notebook 02.
+    """
     if isinstance(n, bool) or not isinstance(n, int) or not 0 < n <= len(y):
         raise ParameterError(
             f"parameter {name!r} got {n!r}; allowed: an integer in [1, {len(y)}] (the dataset has {len(y)} examples)"
@@ -177,7 +182,10 @@ def train_val_split(
     seed: int = 0,
     stratify: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Split into ``(train_x, train_y, val_x, val_y)``; stratified keeps class shares equal in both."""
+    """Split into ``(train_x, train_y, val_x, val_y)``; stratified keeps class shares equal in both.
+
+    Taught in notebook 02.
+    """
     if (
         isinstance(val_fraction, bool)
         or not isinstance(val_fraction, (int, float))
@@ -204,6 +212,8 @@ def paired_split(
     A stratified sample of ``train_size + val_size`` training images, split (stratified) into
     ``train_size`` for training and ``val_size`` for validation. It depends only on the sizes and
     the seed, so every compared setting of one seed sees the same split (the README's "How a claim is decided").
+
+    Taught in notebook 06 (and used by 07 and 10).
     """
     available = len(ds.train_y)
     for name, value in (("train_size", train_size), ("val_size", val_size)):
@@ -238,6 +248,8 @@ class Augment:
 
     Flipping is off unless asked for: use :meth:`for_dataset` to switch it on only for datasets
     whose labels survive a mirror image (not MNIST digits).
+
+    Taught in notebook 03.
     """
 
     crop_padding: int = 0
@@ -281,14 +293,20 @@ class Augment:
 
 
 def normalize(x: torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...]) -> torch.Tensor:
-    """uint8 images -> float32, scaled to [0, 1] and standardized per channel."""
+    """uint8 images -> float32, scaled to [0, 1] and standardized per channel.
+
+    Taught in notebook 00.
+    """
     m = torch.tensor(mean, dtype=torch.float32, device=x.device).view(1, -1, 1, 1)
     s = torch.tensor(std, dtype=torch.float32, device=x.device).view(1, -1, 1, 1)
     return (x.float().div_(255.0) - m) / s
 
 
 class Batches:
-    """Iterate over in-memory uint8 images in batches: shuffle, augment and normalize whole batches."""
+    """Iterate over in-memory uint8 images in batches: shuffle, augment and normalize whole batches.
+
+    Taught in notebook 00.
+    """
 
     def __init__(
         self,

@@ -98,17 +98,20 @@ def soft_vote(
 
 # ---------------------------------------------------------------- test-time augmentation
 def identity(x: torch.Tensor) -> torch.Tensor:
-    """The unchanged batch."""
+    """The unchanged batch. Taught in notebook 09."""
     return x
 
 
 def hflip(x: torch.Tensor) -> torch.Tensor:
-    """Mirror left-right (the flip the course trains with)."""
+    """Mirror left-right (the flip the course trains with). Taught in notebook 09."""
     return x.flip(-1)
 
 
 def vflip(x: torch.Tensor) -> torch.Tensor:
-    """Mirror upside down (a transform Fashion-MNIST models never see in training)."""
+    """Mirror upside down (a transform Fashion-MNIST models never see in training).
+
+    Taught in notebook 09.
+    """
     return x.flip(-2)
 
 
@@ -117,6 +120,8 @@ def shift(dx: int, dy: int) -> Transform:
 
     Works on normalized batches ``(B, C, H, W)``: repeating the edge (almost always background
     on Fashion-MNIST) avoids having to know which value "black" has after normalization.
+
+    Taught in notebook 09.
     """
     if abs(dx) < 1 and abs(dy) < 1:
         return identity
@@ -149,6 +154,8 @@ def tta_transforms(names: Sequence[str], name: str = "tta") -> dict[str, Transfo
 
     Groups: ``hflip``, ``shift`` (one pixel in each of four directions) and ``vflip``. An
     unknown name is a ParameterError naming the parameter and the allowed names.
+
+    Taught in notebook 09.
     """
     unknown = [n for n in names if n not in TTA_GROUPS]
     if isinstance(names, str) or unknown:
@@ -195,7 +202,9 @@ def tta_predict(
 # ---------------------------------------------------------------- k-fold
 def check_folds(folds: int, labels: torch.Tensor, name: str = "folds") -> int:
     """Refuse a k that stratified k-fold cannot use: k < 2, or more folds than the smallest class
-    has examples (some fold would miss that class). Returns ``folds``."""
+    has examples (some fold would miss that class). Returns ``folds``.
+
+    Taught in notebook 09."""
     counts = torch.bincount(torch.as_tensor(labels).long())
     smallest = int(counts[counts > 0].min()) if counts.numel() else 0
     if isinstance(folds, bool) or not isinstance(folds, int) or not 2 <= folds <= smallest:

@@ -61,7 +61,10 @@ def _check_eps(eps: Any) -> float:
 
 
 class Optimizer:
-    """Base class: ``update(params, grads)`` checks the dicts, then calls ``_step`` per parameter."""
+    """Base class: ``update(params, grads)`` checks the dicts, then calls ``_step`` per parameter.
+
+    Taught in notebook 01.
+    """
 
     def __init__(self, lr: float) -> None:
         self.lr = _check_lr(lr)
@@ -93,7 +96,7 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    """Plain gradient descent: ``p -= lr * g``."""
+    """Plain gradient descent: ``p -= lr * g``. Taught in notebook 01."""
 
     def __init__(self, lr: float = 0.01) -> None:
         super().__init__(lr)
@@ -108,6 +111,8 @@ class Momentum(Optimizer):
 
     torch's ``SGD(momentum=mu)`` stores ``b = mu*b + g`` and steps ``p -= lr*b``; for a constant
     ``lr`` this is the same sequence of parameters (``v = -lr*b``).
+
+    Taught in notebook 01.
     """
 
     def __init__(self, lr: float = 0.01, momentum: float = 0.9) -> None:
@@ -129,6 +134,8 @@ class Nesterov(Momentum):
     The classic form takes the gradient at ``p + mu*v``; storing that look-ahead point instead of
     ``p`` gives this update with the gradient at the stored parameters. This is torch's
     ``SGD(momentum=mu, nesterov=True)`` in velocity form.
+
+    Taught in notebook 01.
     """
 
     def _update(self, params: Params, grads: Params) -> None:
@@ -143,6 +150,8 @@ class AdaGrad(Optimizer):
     """``h += g*g; p -= lr * g / (sqrt(h) + eps)``: each parameter's step shrinks as its squared gradients add up.
 
     Notes: ``eps=1e-7``; torch's ``Adagrad``: ``eps=1e-10`` (pass ``eps=1e-10`` to follow it exactly).
+
+    Taught in notebook 01.
     """
 
     def __init__(self, lr: float = 0.01, eps: float = 1e-7) -> None:
@@ -162,6 +171,8 @@ class RMSprop(Optimizer):
 
     Defaults: ``decay=0.9`` (Hinton, Keras' ``rho``), ``eps=1e-7``. torch's ``RMSprop`` calls the
     decay ``alpha`` with default **0.99** and uses ``eps=1e-8``; epsilon is outside the root in both.
+
+    Taught in notebook 01.
     """
 
     def __init__(self, lr: float = 0.01, decay: float = 0.9, eps: float = 1e-7) -> None:
@@ -183,6 +194,8 @@ class Adam(Optimizer):
 
     ``m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g*g;``
     ``p -= lr * (m/(1-b1**t)) / (sqrt(v/(1-b2**t)) + eps)``.
+
+    Taught in notebook 01.
     """
 
     def __init__(
@@ -214,6 +227,8 @@ class NotesAdam(Adam):
     ``p -= lr_t * m / (sqrt(v) + eps)`` with ``eps=1e-7``. Rewriting it with ``v_hat``:
     this is torch's formula with ``eps_t = eps / sqrt(1-b2**t)`` (about ``31.6*eps`` at t=1),
     so steps differ while ``sqrt(v_hat)`` is not much larger than ``eps_t``.
+
+    Taught in notebook 01.
     """
 
     def __init__(
@@ -247,6 +262,8 @@ def make_optimizer(name: str, lr: float | None = None, **kwargs: Any) -> Optimiz
 
     Unknown names, non-positive learning rates and momentum-like values outside [0, 1) raise
     ``ParameterError`` before anything runs.
+
+    Taught in notebook 01.
     """
     check_choice("optimizer", name, OPTIMIZER_NAMES)
     return CLASSES[name](lr=USUAL_LR[name] if lr is None else lr, **kwargs)

@@ -41,7 +41,10 @@ def _check_classes(num_classes: int) -> int:
 
 # ---------------------------------------------------------------- DisturbLabel
 def disturb_label_probs(alpha: float, num_classes: int) -> tuple[float, float]:
-    """``(p_keep, p_other)``: probability of keeping the true class and of each other class."""
+    """``(p_keep, p_other)``: probability of keeping the true class and of each other class.
+
+    Taught in notebook 06.
+    """
     check_fraction("alpha", alpha)
     _check_classes(num_classes)
     return 1 - alpha * (num_classes - 1) / num_classes, alpha / num_classes
@@ -142,7 +145,10 @@ def check_smoothing(alpha: float, num_classes: int | None = None, name: str = "s
 
 
 def smoothing_to_torch(alpha: float, num_classes: int) -> float:
-    """Torch's ``label_smoothing`` that reproduces the notes' targets: ``a = alpha*K/(K-1)``."""
+    """Torch's ``label_smoothing`` that reproduces the notes' targets: ``a = alpha*K/(K-1)``.
+
+    Taught in notebook 07.
+    """
     check_smoothing(alpha, num_classes)
     return alpha * num_classes / (num_classes - 1)
 

@@ -56,6 +56,8 @@ def effect_interval(
 
     ``k`` defaults to the two-sided 95% t quantile for n-1 degrees of freedom. With one value the
     standard error is unknown: se is nan and the interval is infinite.
+
+    Taught in notebook 00 (the claims rule).
     """
     values = _as_diffs(diffs)
     mean = float(values.mean())
@@ -94,7 +96,10 @@ def paired_verdict(diffs: Sequence[float], min_effect: float, *, k: float | None
 
 
 def format_effect(diffs: Sequence[float], unit: str = "", scale: float = 1.0) -> str:
-    """``'+1.23 +- 0.45 points (n=5)'``: mean +- standard error of the paired differences."""
+    """``'+1.23 +- 0.45 points (n=5)'``: mean +- standard error of the paired differences.
+
+    Taught in notebook 00 (the claims rule).
+    """
     mean, se, _, _ = effect_interval(diffs)
     unit = f" {unit}" if unit else ""
     se_text = "?" if math.isnan(se) else f"{scale * se:.3g}"

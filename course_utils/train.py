@@ -23,7 +23,10 @@ PER_BATCH_SCHEDULERS = (sched.OneCycleLR, sched.CyclicLR)
 
 @dataclass
 class History:
-    """What happened during ``fit``: one row per epoch plus the loss and lr of every batch."""
+    """What happened during ``fit``: one row per epoch plus the loss and lr of every batch.
+
+    Taught in notebook 00.
+    """
 
     rows: list[dict[str, float]] = field(default_factory=list)
     batch_loss: list[float] = field(default_factory=list)
@@ -56,7 +59,10 @@ class History:
 
 
 class Callback:
-    """Hooks called by ``fit``; ``on_epoch_end`` returns True to stop training."""
+    """Hooks called by ``fit``; ``on_epoch_end`` returns True to stop training.
+
+    Taught in notebook 05.
+    """
 
     def on_train_begin(self, model: nn.Module) -> None:
         pass
@@ -102,6 +108,8 @@ class EarlyStopping(Callback):
     """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience`` epochs.
 
     With ``restore_best`` the model gets back the weights of its best epoch at the end.
+
+    Taught in notebook 05.
     """
 
     def __init__(
@@ -151,6 +159,8 @@ def early_stopping_epoch(
     """Replay a recorded metric history: ``(epoch training would stop at, best epoch)``, 1-based.
 
     Uses the same rule as ``EarlyStopping``; the stop epoch is the last epoch when it never triggers.
+
+    Taught in notebook 05.
     """
     rule = EarlyStopping(patience=patience, min_delta=min_delta, mode=mode, restore_best=False)
     for epoch, value in enumerate(values, start=1):
@@ -175,14 +185,20 @@ def save_atomic(state: dict[str, Any], path: str | os.PathLike) -> None:
 
 
 def load_weights(model: nn.Module, path: str | os.PathLike) -> nn.Module:
-    """Load a state dict saved by ``save_atomic`` (``weights_only=True``: no arbitrary code)."""
+    """Load a state dict saved by ``save_atomic`` (``weights_only=True``: no arbitrary code).
+
+    Taught in notebook 05.
+    """
     state = torch.load(path, map_location=next(model.parameters()).device, weights_only=True)
     model.load_state_dict(state)
     return model
 
 
 class ModelCheckpoint(Callback):
-    """Save the weights whenever ``monitor`` improves (atomic write); optionally restore the best at the end."""
+    """Save the weights whenever ``monitor`` improves (atomic write); optionally restore the best at the end.
+
+    Taught in notebook 05.
+    """
 
     def __init__(
         self,
@@ -225,7 +241,10 @@ def _batch_targets(y: torch.Tensor) -> torch.Tensor:
 
 @torch.inference_mode()
 def predict_logits(model: nn.Module, loader: Iterable) -> torch.Tensor:
-    """Logits for every example of ``loader`` (in eval mode; the previous mode is restored)."""
+    """Logits for every example of ``loader`` (in eval mode; the previous mode is restored).
+
+    Taught in notebook 07.
+    """
     was_training = model.training
     model.eval()
     try:
@@ -243,7 +262,10 @@ def predict_proba(model: nn.Module, loader: Iterable) -> torch.Tensor:
 def evaluate(
     model: nn.Module, loader: Iterable, loss_fn: Callable | None = None
 ) -> dict[str, float]:
-    """Mean loss and accuracy over ``loader`` in eval mode with no gradients; the mode is restored."""
+    """Mean loss and accuracy over ``loader`` in eval mode with no gradients; the mode is restored.
+
+    Taught in notebook 02 (eval mode and no_grad).
+    """
     loss_fn = loss_fn or nn.functional.cross_entropy
     was_training = model.training
     model.eval()

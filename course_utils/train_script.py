@@ -76,7 +76,10 @@ def check_args(args: argparse.Namespace) -> None:
 
 
 def train(args: argparse.Namespace) -> dict[str, Any]:
-    """Train one configuration; returns the results (config, per-epoch history, metrics)."""
+    """Train one configuration; returns the results (config, per-epoch history, metrics).
+
+    Taught in notebook 10.
+    """
     torch.set_num_threads(args.threads or available_cores())
     seed_everything(args.seed)
     ds = load_dataset(args.dataset, args.data_dir)

@@ -45,8 +45,9 @@ def seconds_arg(text: str) -> int:
 
 
 CELL_TIMEOUT_HELP = (
-    "stop the run when one cell runs longer than S seconds (default per profile: smoke 300, "
-    "cpu 900, gpu none, or $COURSE_CELL_TIMEOUT when set; 0: no limit)"
+    "stop the run when a cell makes no progress for S seconds: no output and the kernel using "
+    "under 5%% of a core (a hang; a slow cell that computes or prints is never stopped). "
+    "Default per profile: smoke 120, cpu 300, gpu 600, or $COURSE_CELL_TIMEOUT; 0: no limit"
 )
 
 

@@ -21,6 +21,7 @@ import os
 import shutil
 import signal
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -28,6 +29,7 @@ from typing import Any
 
 import nbformat
 import papermill as pm
+import psutil
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
@@ -36,8 +38,11 @@ from papermill.utils import merge_kwargs, remove_args
 from ..validation import ParameterError
 
 ENGINE = "course"
-# Seconds one cell may run before the notebook is stopped (None: no limit).
-CELL_TIMEOUTS: dict[str, int | None] = {"smoke": 300, "cpu": 900, "gpu": None}
+# A cell is stopped as hung after this many seconds without progress (None: never): no output
+# and the kernel (with its child processes) using under STALL_CPU_SHARE of one core. A slow but
+# working cell keeps printing or computing, so it is never stopped, whatever the machine's speed.
+CELL_TIMEOUTS: dict[str, int | None] = {"smoke": 120, "cpu": 300, "gpu": 600}
+STALL_CPU_SHARE = 0.05
 # After a cell's reply, how long to wait for its last outputs (papermill's 4 s is short under load).
 IOPUB_TIMEOUT = 30
 
@@ -46,8 +51,8 @@ TIMEOUT_ENV = "COURSE_CELL_TIMEOUT"
 
 
 def cell_timeout_for(profile: str, override: int | None = None) -> int | None:
-    """The per-cell time limit in seconds (None: no limit): ``override`` when given (0 means
-    none), else ``$COURSE_CELL_TIMEOUT`` when set, else the profile's (``CELL_TIMEOUTS``)."""
+    """Seconds without progress after which a cell counts as hung (None: never): ``override`` when
+    given (0 means none), else ``$COURSE_CELL_TIMEOUT`` when set, else the profile's."""
     if override is None and os.environ.get(TIMEOUT_ENV, "").strip():
         raw = os.environ[TIMEOUT_ENV].strip()
         if not raw.isdigit():
@@ -208,9 +213,63 @@ def _first_line(source: str) -> str:
 
 
 class CourseNotebookClient(PapermillNotebookClient):
-    """Runs the cells one by one; any abnormal end is written into the notebook, then raised."""
+    """Runs the cells one by one; any abnormal end is written into the notebook, then raised.
+
+    The timeout is a stall limit: when it expires, the cell is given another window if it sent
+    output or kept the kernel computing in the last one, and is stopped as hung otherwise.
+    """
 
     kernel_log: Any = None  # an open file for the kernel's own stdout/stderr (None: inherit)
+    _window: tuple[float, float | None] = (0.0, None)  # (start, kernel CPU seconds at start)
+    _last_output = 0.0
+
+    def _kernel_cpu_seconds(self) -> float | None:
+        """CPU seconds used so far by the kernel and its children; None when it cannot be read."""
+        try:
+            kernel = psutil.Process(self.km.provisioner.pid)
+            procs = [kernel, *kernel.children(recursive=True)]
+            return sum(sum(p.cpu_times()[:2]) for p in procs)
+        except (AttributeError, TypeError, psutil.Error):
+            return None
+
+    _watcher: asyncio.Future | None = None  # our kernel-alive poll after an extended window
+
+    def _stop_watching(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            self._watcher = None
+
+    def _start_window(self) -> None:
+        self._window = (time.monotonic(), self._kernel_cpu_seconds())
+
+    def made_progress(self) -> bool:
+        """Since the window began: any output, or kernel CPU of at least STALL_CPU_SHARE of a core.
+        Starts the next window."""
+        (start, cpu_then), now = self._window, time.monotonic()
+        cpu_now = self._kernel_cpu_seconds()
+        self._start_window()
+        if self._last_output > start:
+            return True
+        busy = None if cpu_now is None or cpu_then is None else cpu_now - cpu_then
+        return busy is not None and busy >= STALL_CPU_SHARE * (now - start)
+
+    def process_message(self, msg: dict[str, Any], cell: Any, cell_index: int) -> Any:
+        if msg.get("msg_type") in (
+            "stream",
+            "display_data",
+            "update_display_data",
+            "execute_result",
+        ):
+            self._last_output = time.monotonic()
+        return super().process_message(msg, cell, cell_index)
+
+    async def _async_handle_timeout(self, timeout: int, cell: Any = None) -> Any:
+        if self.made_progress():
+            # nbclient stopped watching the kernel when the window expired: watch it again
+            self._stop_watching()
+            self._watcher = asyncio.ensure_future(self._async_poll_kernel_alive())
+            return None  # still working: wait another window
+        return await super()._async_handle_timeout(timeout, cell)
 
     def execute(self, **kwargs: Any) -> Any:
         self.reset_execution_trackers()
@@ -250,6 +309,7 @@ class CourseNotebookClient(PapermillNotebookClient):
     def papermill_execute_cells(self) -> None:
         for index in range(len(self.nb.cells)):
             self.nb_man.cell_start(self.nb.cells[index], index)
+            self._start_window()
             try:
                 self.execute_cell(self.nb.cells[index], index)
             except CellExecutionError as ex:  # an exception inside the cell: papermill's way
@@ -258,6 +318,8 @@ class CourseNotebookClient(PapermillNotebookClient):
                 break
             except BaseException as exc:
                 self._stopped(index, exc)
+            finally:
+                self._stop_watching()
             self.nb_man.cell_complete(self.nb.cells[index], cell_index=index)
 
     def _stopped(self, index: int, exc: BaseException) -> None:
@@ -271,7 +333,10 @@ class CourseNotebookClient(PapermillNotebookClient):
             if "IOPub" in str(exc):
                 message = f"{where} sent no output for {self.iopub_timeout} s after it finished"
             else:
-                message = f"{where} ran longer than the cell timeout of {limit} s"
+                message = (
+                    f"{where} made no progress for the cell timeout of {limit} s (no output, "
+                    f"kernel CPU under {STALL_CPU_SHARE:.0%} of a core): it looks hung"
+                )
             self.nb_man.cell_stopped(cell, exc, "CellTimeoutError", message)
             raise CellStopped("timeout", index, count, message) from None
         if isinstance(exc, DeadKernelError):

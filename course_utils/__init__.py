@@ -6,7 +6,8 @@ Notebooks use: ``setup`` with parameter specs (``integer``, ``number``, ``choice
 ``table`` (printed tables), ``Panel`` / ``slider`` (widgets) and the exercise checks.
 """
 
-from . import exercises, plots, widgets
+from . import claims, exercises, plots, widgets
+from .claims import decide, effect_interval, format_effect, paired_verdict
 from .config import Config, setup
 from .data import (
     Augment,
@@ -19,11 +20,12 @@ from .data import (
 )
 from .models import build_model, count_parameters
 from .params import choice, integer, names, number, split_names
-from .results import Results, effect_interval, format_effect, paired_verdict, table
+from .results import Results, table
 from .train import Callback, EarlyStopping, History, ModelCheckpoint, evaluate, fit, predict_proba
 from .validation import ParameterError
 
 __all__ = [
+    "claims",
     "exercises",
     "plots",
     "widgets",
@@ -40,6 +42,7 @@ __all__ = [
     "build_model",
     "choice",
     "count_parameters",
+    "decide",
     "effect_interval",
     "evaluate",
     "fit",

@@ -13,7 +13,10 @@ MODELS = ("mlp", "small_cnn", "capstone_cnn", "resnet18", "resnet34")
 
 
 class MLP(nn.Module):
-    """Flatten -> [Linear -> ReLU -> Dropout] * len(hidden) -> Linear (no dropout on the output)."""
+    """Flatten -> [Linear -> ReLU -> Dropout] * len(hidden) -> Linear (no dropout on the output).
+
+    Taught in notebook 00.
+    """
 
     def __init__(
         self,
@@ -130,16 +133,18 @@ class FastCPU(nn.Module):
 
     On CPUs with bfloat16 matrix units (AMX, AVX-512 BF16) this trains convolutions several times
     faster than float32; elsewhere it can be slower, so notebook 11 measures both and keeps the
-    faster. Logits come back as float32, so losses and softmax stay in full precision.
+    faster (``course_utils.speed.choose_cpu_setup``). ``channels_last=False`` keeps the default
+    layout. Logits come back as float32, so losses and softmax stay in full precision.
     """
 
-    def __init__(self, net: nn.Module, bf16: bool = True) -> None:
+    def __init__(self, net: nn.Module, bf16: bool = True, channels_last: bool = True) -> None:
         super().__init__()
-        self.net = net.to(memory_format=torch.channels_last)
-        self.bf16 = bf16
+        self.bf16, self.channels_last = bf16, channels_last
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        self.net = net.to(memory_format=self.memory_format)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x.contiguous(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=self.memory_format)
         with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=self.bf16):
             return self.net(x).float()
 
@@ -166,7 +171,10 @@ class BasicBlock(nn.Module):
 
 
 class ResNet(nn.Module):
-    """CIFAR-style ResNet: 3x3 stem, four stages (stride 2 from stage 2), global average pool, FC."""
+    """CIFAR-style ResNet: 3x3 stem, four stages (stride 2 from stage 2), global average pool, FC.
+
+    Taught in notebook 04.
+    """
 
     def __init__(
         self,
@@ -203,7 +211,7 @@ def resnet34(in_shape: Sequence[int], num_classes: int, width: int = 64) -> ResN
 
 
 def build_model(name: str, in_shape: Sequence[int], num_classes: int, **kwargs) -> nn.Module:
-    """Build a course model by name: one of :data:`MODELS`."""
+    """Build a course model by name: one of :data:`MODELS`. Taught in notebook 00."""
     check_choice("model", name, MODELS)
     factory = {
         "mlp": MLP,

@@ -1,9 +1,7 @@
 """Record a notebook's metrics and tested claims as JSON (``cu.Results``), and print tables.
 
-Every comparative claim is decided by one rule, :func:`paired_verdict`, on per-seed paired
-differences (the README's "How a claim is decided"): the compared settings share each seed's data
-subset, initial weights and batch order, and the claim declares its smallest effect worth having
-before it runs. Collecting a run's JSON into the claims ledger is ``course_utils.tools.ledger``.
+Every comparison is decided by the rule in ``course_utils.claims``; collecting a run's JSON into
+the claims ledger (with Benjamini-Hochberg q-values) is ``course_utils.tools.ledger``.
 """
 
 from __future__ import annotations
@@ -16,94 +14,29 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from scipy import stats
-
+from .claims import (
+    TARGETS,
+    VERDICTS,
+    Decision,
+    as_diffs,
+    bonferroni_k,
+    decide,
+    decide_every,
+    decide_some,
+    decision_words,
+    depends_on,
+    effect_interval,
+    excluded_words,
+    format_effect,
+    included_levels,
+    joined_text,
+    level_average,
+    undecided,
+)
 from .config import available_cores
 from .validation import ParameterError, check_choice
 
-VERDICTS = ("confirmed", "refuted", "depends", "inconclusive")
 RESULTS_DIR_ENV = "COURSE_RESULTS_DIR"
-
-
-def _as_diffs(diffs: Sequence[float], name: str = "diffs") -> np.ndarray:
-    values = np.asarray([float(d) for d in diffs], dtype=float)
-    if values.ndim != 1 or len(values) == 0:
-        raise ParameterError(
-            f"parameter {name!r} got {list(diffs)!r}; allowed: a non-empty list of numbers"
-        )
-    if not np.all(np.isfinite(values)):
-        raise ParameterError(
-            f"parameter {name!r} got {values.tolist()!r}; allowed: finite numbers only (no NaN or inf)"
-        )
-    return values
-
-
-def _check_min_effect(min_effect: float) -> float:
-    if isinstance(min_effect, bool) or not isinstance(min_effect, (int, float)):
-        raise ParameterError(f"parameter 'min_effect' got {min_effect!r}; allowed: a number > 0")
-    if not math.isfinite(min_effect) or min_effect <= 0:
-        raise ParameterError(
-            f"parameter 'min_effect' got {min_effect!r}; allowed: a finite number > 0"
-        )
-    return float(min_effect)
-
-
-def effect_interval(
-    diffs: Sequence[float], *, k: float | None = None
-) -> tuple[float, float, float, float]:
-    """``(mean, se, low, high)`` of paired differences; the interval is mean +- k*SE.
-
-    ``k`` defaults to the two-sided 95% t quantile for n-1 degrees of freedom. With one value the
-    standard error is unknown: se is nan and the interval is infinite.
-
-    Taught in notebook 00 (the claims rule).
-    """
-    values = _as_diffs(diffs)
-    mean = float(values.mean())
-    if len(values) < 2:
-        return mean, math.nan, -math.inf, math.inf
-    se = float(values.std(ddof=1) / math.sqrt(len(values)))
-    k = float(stats.t.ppf(0.975, len(values) - 1)) if k is None else k
-    return mean, se, mean - k * se, mean + k * se
-
-
-def paired_verdict(diffs: Sequence[float], min_effect: float, *, k: float | None = None) -> str:
-    """The course's one decision rule for a comparison, on per-seed paired differences.
-
-    ``diffs`` are oriented so that a positive value supports the claim. With the interval
-    mean +- k*SE (``k``: two-sided 95% t quantile for n-1 degrees of freedom by default):
-
-    - **confirmed** when the interval lies above 0 and the mean is at least ``min_effect``;
-    - **refuted** when the interval lies below 0, or lies entirely inside
-      (-min_effect, +min_effect): there is no effect worth having;
-    - **inconclusive** otherwise, and always with a single seed.
-
-    A tie (all differences zero) is refuted as "no effect", never confirmed.
-    """
-    values = _as_diffs(diffs)
-    min_effect = _check_min_effect(min_effect)
-    if k is not None and (not math.isfinite(k) or k <= 0):
-        raise ParameterError(f"parameter 'k' got {k!r}; allowed: a finite number > 0 or None")
-    if len(values) < 2:
-        return "inconclusive"
-    mean, _, low, high = effect_interval(values, k=k)
-    if low > 0 and mean >= min_effect:
-        return "confirmed"
-    if high < 0 or (low > -min_effect and high < min_effect):
-        return "refuted"
-    return "inconclusive"
-
-
-def format_effect(diffs: Sequence[float], unit: str = "", scale: float = 1.0) -> str:
-    """``'+1.23 +- 0.45 points (n=5)'``: mean +- standard error of the paired differences.
-
-    Taught in notebook 00 (the claims rule).
-    """
-    mean, se, _, _ = effect_interval(diffs)
-    unit = f" {unit}" if unit else ""
-    se_text = "?" if math.isnan(se) else f"{scale * se:.3g}"
-    return f"{scale * mean:+.3g} +- {se_text}{unit} (n={len(_as_diffs(diffs))})"
 
 
 def _machine_load() -> tuple[float, int]:
@@ -126,10 +59,11 @@ class Results:
 
     Claims are recorded with one call each:
 
-    - :meth:`compare`: a comparison decided by :func:`paired_verdict` on per-seed differences;
-    - :meth:`compare_steps`: a monotone claim, every step with its own interval;
-    - :meth:`can_happen`: "X can happen", swept over settings (confirmed if any setting confirms);
-    - :meth:`across`: an effect that may change sign with a named factor ("depends");
+    - :meth:`compare`: a comparison decided by :func:`decide` on per-seed differences;
+    - :meth:`compare_steps`: a monotone claim, every step with its own interval (target every);
+    - :meth:`can_happen`: "X can happen", swept over settings (target some, Bonferroni-corrected);
+    - :meth:`across`: an effect at several levels of a named factor, with a declared target
+      (average, every or some); "depends" when it is significant with opposite signs;
     - :meth:`exact`: a deterministic identity (an equivalence to a tolerance);
     - :meth:`untestable`: inconclusive, with the reason it cannot be tested here.
     """
@@ -157,6 +91,26 @@ class Results:
         )
         return entry["verdict"]
 
+    @staticmethod
+    def _decide(
+        claim: str,
+        diffs: Sequence[float],
+        min_effect: float,
+        k: float | None = None,
+        where: str = "",
+    ) -> Decision:
+        """:func:`decide`, with the claim (and its group) named in any error; a level of
+        :meth:`across` is told it can be left out with ``exclude``."""
+        try:
+            return decide(diffs, min_effect, k=k)
+        except ParameterError as exc:
+            hint = ""
+            if where.startswith("level "):
+                hint = "; or, if this level cannot inform the comparison, exclude={level: reason}"
+            raise ParameterError(
+                f"claim {claim!r}{', ' + where if where else ''}: {exc}{hint}"
+            ) from None
+
     def _comparison(
         self,
         claim: str,
@@ -164,17 +118,25 @@ class Results:
         min_effect: float,
         unit: str,
         detail: str,
-        verdict: str,
+        decision: Decision,
+        head: str = "",
     ) -> dict[str, Any]:
-        values = _as_diffs(diffs)
+        """The claim entry: the deciding samples, their 95% interval and the decision's fields."""
+        values = as_diffs(diffs)
         mean, se, low, high = effect_interval(values)
         measured = (
-            format_effect(values, unit) + f"; min effect {min_effect:g}{' ' + unit if unit else ''}"
+            (head or format_effect(values, unit))
+            + f"; min effect {min_effect:g}{' ' + unit if unit else ''}"
+            + decision_words(decision)
         )
         return {
             "claim": claim,
             "measured": measured + (f"; {detail}" if detail else ""),
-            "verdict": verdict,
+            "verdict": decision.verdict,
+            "reason": decision.reason,
+            "clears_min_effect": decision.clears_min_effect,
+            "p_value": _plain(decision.p_value),
+            "seeds_needed": decision.seeds_needed,
             "samples": [float(v) for v in values],
             "min_effect": float(min_effect),
             "unit": unit,
@@ -195,20 +157,30 @@ class Results:
         detail: str = "",
         timing: bool = False,
     ) -> str:
-        """Decide a comparison with :func:`paired_verdict`; record it and return the verdict.
+        """Decide a comparison with :func:`decide`; record it and return the verdict.
 
         ``timing=True`` marks a speed claim: when the machine is loaded (load average above the
         core count) the verdict is inconclusive whatever the numbers say.
+
+        Taught in notebook 00 (the claims rule).
         """
-        verdict = paired_verdict(diffs, min_effect)
+        decision = self._decide(claim, diffs, min_effect)
         if timing:
             load, cores = _machine_load()
             if load > cores:
-                verdict = "inconclusive"
-                detail = (detail + "; " if detail else "") + (
-                    f"machine loaded (load average {load:.1f} > {cores} cores)"
+                decision = undecided(decision)
+                detail = joined_text(
+                    detail, f"machine loaded (load average {load:.1f} > {cores} cores)"
                 )
-        return self._record(self._comparison(claim, diffs, min_effect, unit, detail, verdict))
+        return self._record(self._comparison(claim, diffs, min_effect, unit, detail, decision))
+
+    @staticmethod
+    def _check_groups(claim: str, groups: Mapping[str, Sequence[float]], name: str) -> None:
+        if not isinstance(groups, Mapping) or not groups:
+            raise ParameterError(
+                f"claim {claim!r}: parameter {name!r} got {groups!r}; allowed: a non-empty mapping "
+                "from a name to its per-seed differences"
+            )
 
     def _grouped(
         self,
@@ -217,20 +189,26 @@ class Results:
         min_effect: float,
         unit: str,
         detail: str,
-        verdict: str,
-        deciding: str,
+        decision: Decision,
+        deciding: str | None,
+        *,
+        target: str,
+        samples: Sequence[float] | None = None,
+        excluded: Mapping[str, str] | None = None,
     ) -> str:
-        if not groups:
-            raise ParameterError(f"claim {claim!r}: no groups of differences given")
+        """Record a claim over groups, decided by ``decision`` on the ``deciding`` group's samples
+        (or on ``samples``, e.g. the per-seed average, when no one group decides)."""
         parts = [f"{name}: {format_effect(d, unit)}" for name, d in groups.items()]
-        entry = self._comparison(claim, groups[deciding], min_effect, unit, "", verdict)
-        entry["measured"] = (
-            "; ".join(parts)
-            + f"; min effect {min_effect:g}{' ' + unit if unit else ''}"
-            + (f"; {detail}" if detail else "")
+        if samples is not None:
+            parts.append(f"average: {format_effect(samples, unit)}")
+        values = groups[deciding] if samples is None else samples
+        entry = self._comparison(
+            claim, values, min_effect, unit, detail, decision, head="; ".join(parts)
         )
-        entry["groups"] = {name: [float(v) for v in _as_diffs(d)] for name, d in groups.items()}
+        entry["groups"] = {name: [float(v) for v in as_diffs(d)] for name, d in groups.items()}
         entry["deciding_group"] = deciding
+        entry["target"] = target
+        entry["excluded"] = dict(excluded or {})
         return self._record(entry)
 
     def compare_steps(
@@ -242,19 +220,35 @@ class Results:
         unit: str = "",
         detail: str = "",
     ) -> str:
-        """A monotone claim: every step is a comparison of its own.
+        """A monotone claim, target *every*: each step is a comparison of its own.
 
         Confirmed when every step is confirmed, refuted when any step is refuted, else inconclusive.
         """
-        verdicts = {name: paired_verdict(d, min_effect) for name, d in steps.items()}
-        if verdicts and all(v == "confirmed" for v in verdicts.values()):
-            verdict = "confirmed"
-        elif "refuted" in verdicts.values():
-            verdict = "refuted"
-        else:
-            verdict = "inconclusive"
-        deciding = min(steps, key=lambda name: effect_interval(steps[name])[2]) if steps else ""
-        return self._grouped(claim, steps, min_effect, unit, detail, verdict, deciding)
+        self._check_groups(claim, steps, "steps")
+        decision, deciding = decide_every(self._each(claim, steps, min_effect, "step"))
+        return self._grouped(
+            claim, steps, min_effect, unit, detail, decision, deciding, target="every"
+        )
+
+    def _each(
+        self, claim: str, groups: Mapping[str, Sequence[float]], min_effect: float, where: str
+    ) -> dict[str, Decision]:
+        """Each group decided at the plain 95%."""
+        return {
+            g: self._decide(claim, d, min_effect, where=f"{where} {g!r}") for g, d in groups.items()
+        }
+
+    def _corrected(
+        self, claim: str, groups: Mapping[str, Sequence[float]], min_effect: float, where: str
+    ) -> dict[str, Decision]:
+        """Each group decided at a Bonferroni-corrected 95% over all the groups."""
+        m = len(groups)
+        return {
+            g: self._decide(
+                claim, d, min_effect, bonferroni_k(len(as_diffs(d)), m), f"{where} {g!r}"
+            )
+            for g, d in groups.items()
+        }
 
     def can_happen(
         self,
@@ -265,19 +259,24 @@ class Results:
         unit: str = "",
         detail: str = "",
     ) -> str:
-        """ "X can happen", swept over settings: confirmed when some setting confirms it,
-        refuted only when every setting refutes it, else inconclusive."""
-        verdicts = {name: paired_verdict(d, min_effect) for name, d in settings.items()}
-        if "confirmed" in verdicts.values():
-            verdict = "confirmed"
-        elif verdicts and all(v == "refuted" for v in verdicts.values()):
-            verdict = "refuted"
-        else:
-            verdict = "inconclusive"
-        deciding = (
-            max(settings, key=lambda name: effect_interval(settings[name])[0]) if settings else ""
+        """ "X can happen", swept over settings, target *some*: confirmed when some setting is
+        confirmed at a Bonferroni-corrected 95% (over all the settings), refuted only when every
+        setting is refuted (each at the plain 95%: all must hold), else inconclusive."""
+        self._check_groups(claim, settings, "settings")
+        corrected = self._corrected(claim, settings, min_effect, "setting")
+        plain = self._each(claim, settings, min_effect, "setting")
+        decision, deciding = decide_some(corrected, plain)
+        note = f"Bonferroni-corrected over {len(settings)} settings"
+        return self._grouped(
+            claim,
+            settings,
+            min_effect,
+            unit,
+            joined_text(note, detail),
+            decision,
+            deciding,
+            target="some",
         )
-        return self._grouped(claim, settings, min_effect, unit, detail, verdict, deciding)
 
     def across(
         self,
@@ -286,39 +285,56 @@ class Results:
         min_effect: float,
         *,
         factor: str,
+        target: str = "every",
+        exclude: Mapping[str, str] | None = None,
         unit: str = "",
         detail: str = "",
     ) -> str:
-        """An effect measured at several levels of a named factor.
+        """An effect measured at several levels of a named factor, with a declared ``target``.
 
-        ``depends`` only when it is significant with opposite signs at different levels (the
-        measured text names the factor); otherwise confirmed when every level confirms it,
-        refuted when every level refutes it, else inconclusive.
+        Whatever the target, ``depends`` comes first: the effect is significant with opposite signs
+        at different levels (each at a Bonferroni-corrected 95%; the measured text names the
+        factor and the levels). Otherwise the target decides: "average" is one paired test on the
+        per-seed mean over the levels (the same seeds at every level), "every" is as
+        :meth:`compare_steps` and "some" as :meth:`can_happen`. ``exclude`` maps a level that
+        cannot inform the comparison to the reason (e.g. "both arms at chance"): it is listed in
+        the measured text and not used.
+
+        Taught in notebook 01 (which optimizer wins depends on the hyperparameters).
         """
-        intervals = {name: effect_interval(d) for name, d in levels.items()}
-        positive = [n for n, (_, _, low, _) in intervals.items() if low > 0]
-        negative = [n for n, (_, _, _, high) in intervals.items() if high < 0]
-        verdicts = [paired_verdict(d, min_effect) for d in levels.values()]
-        if positive and negative:
-            verdict = "depends"
-            detail = (detail + "; " if detail else "") + (
-                f"depends on {factor}: holds at {', '.join(positive)}, reversed at {', '.join(negative)}"
-            )
-        elif verdicts and all(v == "confirmed" for v in verdicts):
-            verdict = "confirmed"
-        elif verdicts and all(v == "refuted" for v in verdicts):
-            verdict = "refuted"
+        check_choice("target", target, TARGETS)
+        self._check_groups(claim, levels, "levels")
+        included = included_levels(levels, exclude)
+        m = len(included)
+        corrected = self._corrected(claim, included, min_effect, "level")
+        notes = [f"factor: {factor}", f"target: {target}", excluded_words(exclude)]
+        samples = None
+        found = depends_on(corrected, factor)
+        if found:
+            decision, deciding, note = found
+        elif target == "average":
+            samples, deciding = level_average(claim, included), None
+            decision = self._decide(claim, samples, min_effect, where="the per-seed average")
+            note = ""
+        elif target == "every":
+            decision, deciding = decide_every(self._each(claim, included, min_effect, "level"))
+            note = ""
         else:
-            verdict = "inconclusive"
-        deciding = max(levels, key=lambda name: abs(intervals[name][0])) if levels else ""
+            decision, deciding = decide_some(
+                corrected, self._each(claim, included, min_effect, "level")
+            )
+            note = f"Bonferroni-corrected over {m} levels"
         return self._grouped(
             claim,
             levels,
             min_effect,
             unit,
-            f"factor: {factor}" + (f"; {detail}" if detail else ""),
-            verdict,
+            joined_text(*notes, note, detail),
+            decision,
             deciding,
+            target=target,
+            samples=samples,
+            excluded=exclude,
         )
 
     def exact(self, claim: str, error: float, tolerance: float, *, detail: str = "") -> str:
@@ -384,16 +400,23 @@ def format_value(value: Any, floatfmt: str = ".4g") -> str:
 
 
 def format_table(
-    rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None, floatfmt: str = ".4g"
+    rows: Sequence[Mapping[str, Any]],
+    columns: Sequence[str] | None = None,
+    floatfmt: str = ".4g",
+    left: Sequence[str] = (),
 ) -> str:
-    """Rows of dicts as an aligned plain-text table (``columns``: which keys, in order)."""
+    """Rows of dicts as an aligned plain-text table (``columns``: which keys, in order; cells are
+    right-aligned, those of the ``left`` columns left-aligned)."""
     rows = list(rows)
     columns = list(columns or (rows[0].keys() if rows else []))
     cells = [[format_value(r.get(c, ""), floatfmt) for c in columns] for r in rows]
     widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths))]
     lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(v.rjust(w) for v, w in zip(row, widths)) for row in cells]
+    lines += [
+        "  ".join(v.ljust(w) if c in left else v.rjust(w) for c, v, w in zip(columns, row, widths))
+        for row in cells
+    ]
     return "\n".join(lines)
 
 

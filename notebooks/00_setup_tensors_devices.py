@@ -25,7 +25,9 @@
 #
 # **Prerequisites**: Python and a first look at PyTorch.
 #
-# **Run time** on a quiet 2-core laptop CPU (measured): `smoke` ≈ 15 s, `cpu` ≈ 30 s.
+# **Run time** on a 2-core Xeon with AMX bfloat16 (measured): `smoke` ≈ 15 s, `cpu` ≈ 30 s
+# on a quiet day and 58 s on a day it ran 2x slower (an AVX2-only laptop: not yet
+# measured).
 
 # %% tags=["parameters"]
 profile: str = "auto"  # smoke | cpu | gpu | auto ($COURSE_PROFILE, else gpu with CUDA, else cpu)
@@ -206,12 +208,15 @@ for r in range(repeats):
 cu.table(rows, floatfmt=".2f")
 speedup = math.exp(float(np.median(log_speedups)))
 res.metric("forward_grad_over_nograd", speedup)
-res.compare(
+# The bytes kept for backward do not vary with the seed (the same shapes every repeat), so this
+# is an exact check, not a statistical one: no_grad must keep at most 90% of them (10% less).
+still_kept = res.metric("nograd_bytes_still_kept", 1 - min(mem_saved))
+res.exact(
     "no_grad uses less memory",
-    mem_saved,
-    0.1,
-    unit="fraction of saved-for-backward bytes",
-    detail=f"{rows[0]['MiB kept (autograd)']:.1f} MiB kept with autograd on",
+    still_kept,
+    0.9,
+    detail=f"fraction of the saved-for-backward bytes still kept under no_grad (worst of "
+    f"{repeats} repeats); {rows[0]['MiB kept (autograd)']:.1f} MiB kept with autograd on",
 )
 res.compare(
     "no_grad is faster",

@@ -28,7 +28,9 @@
 #
 # **Prerequisites:** gradients and the training loop (notebook 00).
 #
-# **Run time** on a quiet 2-core laptop CPU (measured): `smoke` ≈ 15 s, `cpu` ≈ 1.5 min; `gpu`
+# **Run time** on a 2-core Xeon with AMX bfloat16 (measured): `smoke` ≈ 15 s, `cpu` ≈ 1.5 min
+# on a quiet day and 3 min on a day it ran 2x slower (an AVX2-only laptop: not yet
+# measured); `gpu`
 # (more data and epochs; the numpy optimizers run on the CPU) an estimated 10 minutes.
 
 # %% tags=["parameters"]
@@ -717,13 +719,18 @@ def train(opt, s: int) -> tuple[torch.nn.Module, list[float]]:
 #    learning rate, on the 2-D bowl and on the images (factor "problem"). Metric: $\log_{10}$ of
 #    RMSprop's final loss over Adam's (positive: Adam ends lower); on the bowl $f$ after 30 steps
 #    from $(-7, 2)$ with the learning rates tuned in section 5 (deterministic: every seed gives the
-#    same value), on the images the last-epoch training loss. Min effect 0.02 (a 5% lower loss).
+#    same value, so it is an exact fact, not a sample), on the images the last-epoch training
+#    loss. The claim holds when the images' paired seeds show, significantly, the winner that is
+#    the bowl's loser. Min effect 0.02 (a 5% lower loss).
 # 6. **"switching SGD to Adam raised final accuracy"** (the notes: 91% to 97% on MNIST): test
 #    accuracy of Adam minus SGD, each at its validation-tuned learning rate, same epochs; min
 #    effect 0.01 (one accuracy point).
 # 7. **"at the same learning rate RMSprop did better than Adam"**: RMSprop's minus Adam's
 #    validation accuracy at each learning rate of the grid (factor "learning rate"); min effect
-#    0.01.
+#    0.01. Read as "at any learning rate", its target is *every* level: confirmed when every
+#    level confirms it, refuted when one refutes it. A learning rate where both stay below twice
+#    chance accuracy on every seed says nothing about which is better, so it is left out (and
+#    named in the verdict).
 # 8. **"Adam wants a lower learning rate"** (than RMSprop): $\log_{10}$ of RMSprop's best learning
 #    rate over Adam's, in decades; min effect 0.5 (one grid step).
 # 9. **"Adam is more sensitive to the learning rate"** (than RMSprop): the validation accuracy
@@ -856,18 +863,34 @@ def same_lr_diffs(a: str, b: str) -> dict[str, np.ndarray]:
     return diffs
 
 
-BY_LR = {"factor": "learning rate", "unit": "accuracy"}
+def at_chance(a: str, b: str) -> dict[str, str]:
+    """Learning rates where both optimizers stay near chance on every seed: no comparison there."""
+    chance = 2 / ds.num_classes  # twice the accuracy of guessing
+    return {
+        f"lr={lr:g}": f"both below {chance:.0%} validation accuracy"
+        for lr in LRS
+        if all(max(sweep[a, lr, s]["val"], sweep[b, lr, s]["val"]) < chance for s in seed_list)
+    }
+
+
+BY_LR = {"factor": "learning rate", "unit": "accuracy", "target": "every"}
 claim = "Which optimizer wins depends on the hyperparameters"
 _ = res.across(claim, same_lr_diffs("adam", "sgd"), 0.01, **BY_LR, detail="Adam minus SGD")
 
 # %%
 bowl_f = {n: bowl_best[n]["f after 30 steps"] for n in ("rmsprop", "adam")}
-problems = {"2-D bowl": np.full(len(seed_list), np.log10(bowl_f["rmsprop"] / bowl_f["adam"]))}
-problems[ds.name] = np.log10(per_seed("rmsprop", tuned) / per_seed("adam", tuned))
+bowl_ratio = float(np.log10(bowl_f["rmsprop"] / bowl_f["adam"]))  # deterministic: one start
+data_ratio = np.log10(per_seed("rmsprop", tuned) / per_seed("adam", tuned))  # one per seed
+# The bowl's answer is exact (no seed changes it), so the claim is decided on the data's paired
+# seeds: "it depends" holds when the data's winner is, significantly, the bowl's loser.
 claim = "Which optimizer wins depends on the problem"
-detail = "log10 of RMSprop's final loss over Adam's, each at its tuned learning rate"
-kwargs = {"factor": "problem", "unit": "log10 loss ratio", "detail": detail}
-_ = res.across(claim, problems, 0.02, **kwargs)
+detail = (
+    f"log10 of RMSprop's final loss over Adam's, each at its tuned learning rate: 2-D bowl "
+    f"{bowl_ratio:+.2f} (exact), {ds.name} oriented against the bowl's sign"
+)
+_ = res.compare(
+    claim, -np.sign(bowl_ratio) * data_ratio, 0.02, unit="log10 loss ratio", detail=detail
+)
 
 # %%
 acc_sgd, acc_adam = per_seed("sgd", tuned, "test"), per_seed("adam", tuned, "test")
@@ -891,7 +914,14 @@ def sensitivity(name: str, s: int) -> float:
 
 
 claim = "At the same learning rate RMSprop did better than Adam"
-res.across(claim, same_lr_diffs("rmsprop", "adam"), 0.01, **BY_LR, detail="RMSprop minus Adam")
+res.across(
+    claim,
+    same_lr_diffs("rmsprop", "adam"),
+    0.01,
+    **BY_LR,
+    exclude=at_chance("rmsprop", "adam"),
+    detail="RMSprop minus Adam, at every learning rate where either learns",
+)
 claim = "Adam wants a lower learning rate than RMSprop"
 lr_ratio = np.log10([best_lr["rmsprop", s] / best_lr["adam", s] for s in seed_list])
 res.compare(claim, lr_ratio, 0.5, unit="decades", detail="log10 of RMSprop's best lr over Adam's")

@@ -28,7 +28,9 @@
 #
 # **Prerequisites:** notebook 01 (training loop, Adam).
 #
-# **Run time** on a quiet 2-core laptop CPU (measured): `smoke` ≈ 6 s, `cpu` ≈ 25 s;
+# **Run time** on a 2-core Xeon with AMX bfloat16 (measured): `smoke` ≈ 6 s, `cpu` ≈ 25 s
+# on a quiet day and 53 s on a day it ran 2x slower (an AVX2-only laptop: not yet
+# measured);
 # `gpu` (an estimate) ≈ 1 min.
 
 # %% tags=["parameters"]

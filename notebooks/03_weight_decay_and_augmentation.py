@@ -25,7 +25,9 @@
 #
 # **Prerequisites:** notebook 02 (overfitting, validation split), notebook 01 (Adam).
 #
-# **Run time** on a quiet 2-core laptop CPU (measured): `smoke` ≈ 10 s, `cpu` ≈ 35 s;
+# **Run time** on a 2-core Xeon with AMX bfloat16 (measured): `smoke` ≈ 10 s, `cpu` ≈ 35 s
+# on a quiet day and 80 s on a day it ran 2x slower (an AVX2-only laptop: not yet
+# measured);
 # `gpu` (an estimate) ≈ 2 min.
 
 # %% tags=["parameters"]

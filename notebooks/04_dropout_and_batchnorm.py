@@ -21,7 +21,9 @@
 #
 # **Prerequisites**: notebook 02 (training vs validation curves) and 03 (regularization).
 #
-# **Run time** on a quiet 2-core laptop CPU (measured): `smoke` ≈ 7 s, `cpu` ≈ 40 s.
+# **Run time** on a 2-core Xeon with AMX bfloat16 (measured): `smoke` ≈ 7 s, `cpu` ≈ 40 s
+# on a quiet day and 83 s on a day it ran 2x slower (an AVX2-only laptop: not yet
+# measured).
 
 # %% tags=["parameters"]
 profile: str = "auto"  # smoke | cpu | gpu | auto ($COURSE_PROFILE, else gpu with CUDA, else cpu)

@@ -23,7 +23,9 @@
 #
 # **Prerequisites**: notebook 02 (training vs validation curves, the sweet spot).
 #
-# **Run time** on a quiet 2-core laptop CPU (measured): `smoke` ≈ 7 s, `cpu` ≈ 50 s.
+# **Run time** on a 2-core Xeon with AMX bfloat16 (measured): `smoke` ≈ 7 s, `cpu` ≈ 50 s
+# on a quiet day and 95 s on a day it ran 2x slower (an AVX2-only laptop: not yet
+# measured).
 
 # %% tags=["parameters"]
 profile: str = "auto"  # smoke | cpu | gpu | auto ($COURSE_PROFILE, else gpu with CUDA, else cpu)

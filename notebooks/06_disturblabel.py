@@ -28,7 +28,9 @@
 #
 # **Prerequisites:** notebooks 02 (overfitting, validation) and 04 (dropout).
 #
-# **Run time** on a quiet 2-core laptop CPU (measured): `smoke` ≈ 6 s, `cpu` ≈ 45 s.
+# **Run time** on a 2-core Xeon with AMX bfloat16 (measured): `smoke` ≈ 6 s, `cpu` ≈ 45 s
+# on a quiet day and 97 s on a day it ran 2x slower (an AVX2-only laptop: not yet
+# measured).
 
 # %% tags=["parameters"]
 profile: str = "auto"  # smoke | cpu | gpu | auto ($COURSE_PROFILE, else gpu with CUDA, else cpu)
@@ -410,6 +412,7 @@ regularizes = res.across(
     disturbed_minus_plain(lambda r: r["test_acc"]),
     0.5,
     factor="noise rate",
+    target="average",
     unit="accuracy points",
     detail=f"train_size={train_size}, {epochs} epochs; chosen rates {list(chosen.values())}",
 )
@@ -418,6 +421,7 @@ shrinks_gap = res.across(
     disturbed_minus_plain(lambda r: r["test_acc"] - r["train_acc"]),
     1.0,
     factor="noise rate",
+    target="average",
     unit="accuracy points",
 )
 

@@ -28,7 +28,9 @@
 #
 # **Prerequisites:** notebooks 02 (overfitting, validation) and 06 (label noise as a regularizer).
 #
-# **Run time** on a quiet 2-core laptop CPU (measured): `smoke` ≈ 6 s, `cpu` ≈ 20 s.
+# **Run time** on a 2-core Xeon with AMX bfloat16 (measured): `smoke` ≈ 6 s, `cpu` ≈ 20 s
+# on a quiet day and 39 s on a day it ran 2x slower (an AVX2-only laptop: not yet
+# measured).
 
 # %% tags=["parameters"]
 profile: str = "auto"  # smoke | cpu | gpu | auto ($COURSE_PROFILE, else gpu with CUDA, else cpu)

@@ -22,7 +22,9 @@
 #
 # **Prerequisites:** notebook 01 (optimizers), notebook 02 (validation curves).
 #
-# **Run time** on a quiet 2-core laptop CPU (measured): `smoke` ≈ 8 s, `cpu` ≈ 40 s;
+# **Run time** on a 2-core Xeon with AMX bfloat16 (measured): `smoke` ≈ 8 s, `cpu` ≈ 40 s
+# on a quiet day and 82 s on a day it ran 2x slower (an AVX2-only laptop: not yet
+# measured);
 # `gpu` (an estimate) a few minutes.
 
 # %% tags=["parameters"]

@@ -27,7 +27,9 @@
 #
 # **Prerequisites:** notebooks 02 (validation split), 03 (augmentation) and 04 (the small CNN).
 #
-# **Run time** on a quiet 2-core laptop CPU (measured): `smoke` ≈ 9 s, `cpu` ≈ 1.5 min;
+# **Run time** on a 2-core Xeon with AMX bfloat16 (measured): `smoke` ≈ 9 s, `cpu` ≈ 1.5 min
+# on a quiet day and 3 min on a day it ran 2x slower (an AVX2-only laptop: not yet
+# measured);
 # `gpu` (an estimate) a few minutes.
 
 # %% tags=["parameters"]

@@ -26,7 +26,9 @@
 # **Prerequisites:** notebooks 02 (validation split), 03 (weight decay), 04 (dropout) and 07
 # (label smoothing).
 #
-# **Run time** on a quiet 2-core laptop CPU (measured): `smoke` ≈ 12 s, `cpu` ≈ 50 s;
+# **Run time** on a 2-core Xeon with AMX bfloat16 (measured): `smoke` ≈ 12 s, `cpu` ≈ 50 s
+# on a quiet day and 99 s on a day it ran 2x slower (an AVX2-only laptop: not yet
+# measured);
 # `gpu` (an estimate) a few minutes.
 
 # %% tags=["parameters"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from course_utils.results import VERDICTS
+from course_utils.claims import VERDICTS
 
 STEM = "05_early_stopping"
 CHECKPOINT = (

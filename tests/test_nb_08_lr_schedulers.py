@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch.optim import lr_scheduler as S
 
-from course_utils.results import VERDICTS
+from course_utils.claims import VERDICTS
 from course_utils.tools.cli import main
 from course_utils.train import fit
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from course_utils.results import VERDICTS
+from course_utils.claims import VERDICTS
 from course_utils.tools import cli
 
 STEM = "10_hyperparameter_search_and_tracking"

@@ -7,8 +7,8 @@ import json
 import nbformat
 import pytest
 
+from course_utils.claims import VERDICTS
 from course_utils.datafiles import find_files
-from course_utils.results import VERDICTS
 from course_utils.tools import cli
 
 STEM = "11_capstone"

@@ -1,24 +1,125 @@
-"""Results JSON, tables, and the course's one decision rule for claims (paired_verdict)."""
+"""Results JSON, tables, and the course's one decision rule for claims (decide, paired_verdict)."""
 
 import json
 import math
 
+import numpy as np
 import pytest
+from scipy import stats
 
-from course_utils.results import (
-    Results,
+from course_utils import results as results_module
+from course_utils.claims import (
+    bonferroni_k,
+    claim_p_value,
+    decide,
     effect_interval,
     format_effect,
-    format_table,
     paired_verdict,
-    table,
 )
+from course_utils.results import Results, format_table, table
 from course_utils.tools.ledger import collect, markdown_table
 from course_utils.validation import ParameterError
 
 
-def test_ties_are_never_confirmed():
-    assert paired_verdict([0.0] * 5, 0.01) == "refuted"  # no effect at all: refuted as negligible
+def crafted(mean: float, sd: float, n: int = 5) -> np.ndarray:
+    """n differences with exactly this mean and sample SD (ddof=1)."""
+    z = np.linspace(-1.0, 1.0, n)
+    return mean + sd * (z - z.mean()) / z.std(ddof=1)
+
+
+def with_interval(low: float, high: float, n: int = 5) -> np.ndarray:
+    """n differences whose 95% interval (mean +- t*SE) is [low, high]."""
+    se = (high - low) / 2 / stats.t.ppf(0.975, n - 1)
+    return crafted((low + high) / 2, se * math.sqrt(n), n)
+
+
+@pytest.mark.parametrize("values", [[0.0] * 5, [1.0] * 5, [0.3, 0.3]])
+def test_samples_without_variation_have_no_interval_verdict(values):
+    with pytest.raises(ParameterError, match=r"Results\.exact.*Results\.untestable") as err:
+        paired_verdict(values, 0.01)
+    assert repr(values[0]) in str(err.value) and "'diffs'" in str(err.value)
+
+
+def test_a_claim_without_variation_names_the_claim():
+    with pytest.raises(ParameterError, match="claim 'same'.*exact"):
+        Results("x").compare("same", [0.0] * 5, 0.01)
+
+
+def test_an_interval_below_the_min_effect_is_refuted_even_when_it_covers_0():
+    diffs = with_interval(-0.123, 0.017)
+    assert effect_interval(diffs)[2:] == pytest.approx((-0.123, 0.017))
+    d = decide(diffs, 0.02)
+    assert d.verdict == "refuted" and d.reason == "negligible" and d.seeds_needed is None
+    assert paired_verdict(diffs, 0.02) == "refuted"
+    # an upper end just above the min effect is not enough
+    assert paired_verdict(with_interval(-0.123, 0.021), 0.02) == "inconclusive"
+
+
+def test_refuted_reasons_reversed_below_0_and_negligible_below_the_min_effect():
+    assert decide(with_interval(-0.05, -0.01), 0.02).reason == "reversed"
+    assert decide(with_interval(-0.05, 0.001), 0.02).reason == "negligible"
+    assert decide(with_interval(0.001, 0.019), 0.02).reason == "negligible"
+    assert decide(with_interval(0.03, 0.05), 0.02).reason is None
+
+
+def test_p_values_are_the_one_sided_t_tests_of_the_decision_made():
+    cases = [
+        (with_interval(0.03, 0.05), "confirmed", dict(popmean=0.0, alternative="greater")),
+        (with_interval(-0.05, -0.01), "refuted", dict(popmean=0.0, alternative="less")),
+        (with_interval(-0.05, 0.015), "refuted", dict(popmean=0.02, alternative="less")),
+    ]
+    for diffs, verdict, test in cases:
+        d = decide(diffs, 0.02)
+        assert d.verdict == verdict
+        assert d.p_value == pytest.approx(stats.ttest_1samp(diffs, **test).pvalue, rel=1e-9)
+    assert decide(with_interval(-0.01, 0.05), 0.02).p_value is None  # inconclusive
+
+
+def test_clears_the_min_effect_only_when_the_whole_interval_does():
+    assert decide(with_interval(0.025, 0.05), 0.02).clears_min_effect
+    confirmed = decide(with_interval(0.01, 0.05), 0.02)
+    assert confirmed.verdict == "confirmed" and not confirmed.clears_min_effect
+
+
+def brute_seeds(target: float, sd: float) -> int:
+    return next(n for n in range(2, 1001) if stats.t.ppf(0.975, n - 1) * sd / n**0.5 < target)
+
+
+def test_seeds_needed_from_the_observed_mean_and_sd():
+    above = decide(crafted(0.01, 0.02), 0.005)  # mean clears the min effect: needs low > 0
+    assert above.verdict == "inconclusive" and above.seeds_needed == 18 == brute_seeds(0.01, 0.02)
+    below = decide(crafted(0.001, 0.004), 0.005)  # needs high < min effect: half-width < 0.004
+    assert below.verdict == "inconclusive" and below.seeds_needed == 7 == brute_seeds(0.004, 0.004)
+    assert decide([0.5], 0.01).seeds_needed is None
+    assert decide(crafted(0.006, 0.5), 0.005).seeds_needed == 1001  # more than searched
+
+
+def test_the_measured_text_says_the_decision_in_words():
+    res = Results("x")
+    res.compare("a", with_interval(-0.123, 0.017), 0.02)
+    res.compare("b", with_interval(-0.05, -0.01), 0.02)
+    res.compare("c", crafted(0.01, 0.02), 0.005)
+    res.compare("d", crafted(0.003, 0.01), 0.005)
+    res.compare("e", crafted(0.006, 0.5), 0.005)
+    words = [c["measured"] for c in res.claims]
+    assert "refuted: the whole interval lies below the min effect (negligible)" in words[0]
+    assert "refuted: the whole interval lies below 0 (reversed)" in words[1]
+    assert "about 18 seeds would decide it" in words[2]
+    assert "not decidable at this budget (about" in words[3] and res.claims[3]["seeds_needed"] > 50
+    assert "not decidable at this budget (more than 1000 seeds needed)" in words[4]
+    assert [c["reason"] for c in res.claims[:2]] == ["negligible", "reversed"]
+    assert res.claims[2]["p_value"] is None and res.claims[1]["p_value"] < 0.025
+
+
+def test_a_loaded_machine_makes_a_timing_claim_inconclusive(monkeypatch):
+    res = Results("x")
+    monkeypatch.setattr(results_module, "_machine_load", lambda: (9.0, 2))
+    diffs = with_interval(0.03, 0.05)
+    assert res.compare("fast", diffs, 0.02, timing=True) == "inconclusive"
+    entry = res.claims[-1]
+    assert entry["p_value"] is None and "machine loaded" in entry["measured"]
+    monkeypatch.setattr(results_module, "_machine_load", lambda: (0.5, 2))
+    assert res.compare("fast", diffs, 0.02, timing=True) == "confirmed"
 
 
 def test_a_tiny_effect_measured_precisely_is_refuted_as_negligible():
@@ -70,6 +171,12 @@ def test_min_effect_must_be_positive(bad):
         paired_verdict([0.1, 0.2], bad)
 
 
+@pytest.mark.parametrize("bad", [0, -1.0, float("inf"), True])
+def test_k_must_be_positive(bad):
+    with pytest.raises(ParameterError, match="'k'"):
+        decide([0.1, 0.2], 0.01, k=bad)
+
+
 def test_compare_records_samples_min_effect_and_the_interval(tmp_path, capsys):
     res = Results("07_label_smoothing", tmp_path / "sub" / "r.json", "smoke")
     res.metric("acc", 0.91)
@@ -88,34 +195,119 @@ def test_format_effect_shows_mean_se_and_n():
     assert format_effect([1.0]) == "+1 +- ? (n=1)"
 
 
-def test_steps_need_every_step_confirmed():
+GOOD, FLAT, NOISY = [0.02, 0.021, 0.019], [0.0, 0.001, -0.001], [0.05, -0.05, 0.01]
+
+
+def test_steps_need_every_step_confirmed_and_any_refuted_step_refutes():
     res = Results("x")
-    good, flat = [0.02, 0.021, 0.019], [0.0, 0.0, 0.0]
-    assert res.compare_steps("monotone", {"a->b": good, "b->c": good}, 0.005) == "confirmed"
-    assert res.compare_steps("monotone", {"a->b": good, "b->c": flat}, 0.005) == "refuted"
-    assert res.claims[-1]["deciding_group"] == "b->c"
+    assert res.compare_steps("monotone", {"a->b": GOOD, "b->c": GOOD}, 0.005) == "confirmed"
+    assert res.claims[-1]["target"] == "every"
+    assert res.compare_steps("monotone", {"a->b": GOOD, "b->c": FLAT}, 0.005) == "refuted"
+    assert res.claims[-1]["deciding_group"] == "b->c" and res.claims[-1]["reason"] == "negligible"
+    assert res.compare_steps("monotone", {"a->b": GOOD, "b->c": NOISY}, 0.005) == "inconclusive"
 
 
 def test_can_happen_is_never_refuted_from_one_failing_setting():
     res = Results("x")
-    yes, no, noisy = [0.02, 0.021, 0.019], [0.0, 0.0, 0.0], [0.05, -0.05, 0.01]
-    assert res.can_happen("can happen", {"a": no, "b": yes}, 0.005) == "confirmed"
-    assert res.can_happen("can happen", {"a": no, "b": noisy}, 0.005) == "inconclusive"
-    assert res.can_happen("can happen", {"a": no, "b": no}, 0.005) == "refuted"
+    assert res.can_happen("can happen", {"a": FLAT, "b": GOOD}, 0.005) == "confirmed"
+    assert res.claims[-1]["target"] == "some" and res.claims[-1]["deciding_group"] == "b"
+    assert "Bonferroni-corrected over 2 settings" in res.claims[-1]["measured"]
+    assert res.can_happen("can happen", {"a": FLAT, "b": NOISY}, 0.005) == "inconclusive"
+    assert res.can_happen("can happen", {"a": FLAT, "b": FLAT}, 0.005) == "refuted"
 
 
-def test_depends_needs_significant_effects_of_opposite_sign_and_names_the_factor():
+def test_can_happen_needs_the_bonferroni_corrected_level():
+    t = (stats.t.ppf(0.975, 4) + stats.t.ppf(1 - 0.05 / 4, 4)) / 2  # between plain and corrected
+    marginal = crafted(0.02, 0.02 / t * math.sqrt(5))  # mean / SE = t
+    assert paired_verdict(marginal, 0.005) == "confirmed"
+    assert paired_verdict(marginal, 0.005, k=bonferroni_k(5, 2)) == "inconclusive"
     res = Results("x")
-    up, down = [0.02, 0.021, 0.019], [-0.02, -0.021, -0.019]
-    assert (
-        res.across("c", {"lr=0.1": up, "lr=0.001": down}, 0.005, factor="learning rate")
-        == "depends"
+    assert res.can_happen("c", {"a": marginal, "b": crafted(0.0, 0.05)}, 0.005) == "inconclusive"
+    assert res.can_happen("c", {"a": marginal}, 0.005) == "confirmed"  # one setting: no correction
+    assert bonferroni_k(5, 2) == pytest.approx(stats.t.ppf(1 - 0.05 / 4, 4))
+
+
+def test_can_happen_is_refuted_when_every_setting_is_refuted_at_the_plain_level():
+    t = (stats.t.ppf(0.975, 4) + stats.t.ppf(1 - 0.05 / 4, 4)) / 2
+    marginal = crafted(0.0, 0.005 / t * math.sqrt(5))  # (mean - min effect) / SE = -t
+    assert paired_verdict(marginal, 0.005) == "refuted"
+    assert paired_verdict(marginal, 0.005, k=bonferroni_k(5, 2)) == "inconclusive"
+    res = Results("x")  # all must hold: no correction is needed to refute
+    assert res.can_happen("c", {"a": marginal, "b": marginal[::-1]}, 0.005) == "refuted"
+
+
+def test_a_some_claims_p_value_is_bonferroni_corrected():
+    res = Results("x")
+    res.can_happen("c", {"a": FLAT, "b": GOOD, "c": NOISY}, 0.005)
+    entry = res.claims[-1]
+    raw = stats.ttest_1samp(GOOD, 0.0, alternative="greater").pvalue
+    assert entry["p_value"] == pytest.approx(3 * raw) == claim_p_value(entry)
+
+
+UP, DOWN = [0.02, 0.021, 0.019], [-0.02, -0.021, -0.019]
+
+
+@pytest.mark.parametrize("target", ["average", "every", "some"])
+def test_depends_comes_first_whatever_the_target_and_names_the_factor_and_levels(target):
+    res = Results("x")
+    levels = {"lr=0.1": UP, "lr=0.001": DOWN}
+    assert res.across("c", levels, 0.005, factor="learning rate", target=target) == "depends"
+    measured = res.claims[-1]["measured"]
+    assert "depends on learning rate: holds at lr=0.1, reversed at lr=0.001" in measured
+    assert res.claims[-1]["target"] == target and res.claims[-1]["p_value"] < 0.05
+
+
+def test_depends_needs_opposite_signs_significant_at_the_corrected_level():
+    t = (stats.t.ppf(0.975, 4) + stats.t.ppf(1 - 0.05 / 4, 4)) / 2
+    marginal_down = crafted(-0.02, 0.02 / t * math.sqrt(5))
+    res = Results("x")
+    levels = {"a": crafted(0.02, 0.002), "b": marginal_down}
+    assert res.across("c", levels, 0.005, factor="f", target="some") == "confirmed"
+
+
+def test_across_target_average_tests_the_per_seed_mean():
+    res = Results("x")
+    levels = {"a": [0.02, 0.03, 0.01, 0.025, 0.015], "b": [0.01, -0.02, 0.03, -0.01, -0.01]}
+    assert res.across("c", levels, 0.005, factor="f", target="every") == "inconclusive"
+    assert res.across("c", levels, 0.005, factor="f", target="average") == "confirmed"
+    entry = res.claims[-1]
+    assert entry["deciding_group"] is None and entry["samples"] == pytest.approx(
+        list(np.mean([levels["a"], levels["b"]], axis=0))
     )
-    assert "depends on learning rate" in res.claims[-1]["measured"]
-    assert (
-        res.across("c", {"lr=0.1": up, "lr=0.001": up}, 0.005, factor="learning rate")
-        == "confirmed"
-    )
+    assert "average: +0.01" in entry["measured"] and "target: average" in entry["measured"]
+    with pytest.raises(ParameterError, match="same seeds"):
+        res.across("c", {"a": GOOD, "b": crafted(0.0, 0.01)}, 0.005, factor="f", target="average")
+
+
+def test_across_targets_every_and_some():
+    res = Results("x")
+    levels = {"a": GOOD, "b": FLAT}
+    assert res.across("c", levels, 0.005, factor="f") == "refuted"  # target every by default
+    assert res.across("c", levels, 0.005, factor="f", target="some") == "confirmed"
+    assert res.across("c", {"a": GOOD, "b": GOOD}, 0.005, factor="f") == "confirmed"
+    with pytest.raises(ParameterError, match="'target'.*'average', 'every', 'some'"):
+        res.across("c", levels, 0.005, factor="f", target="all")
+
+
+def test_across_excludes_levels_that_cannot_inform_the_comparison():
+    res = Results("x")
+    levels = {"bowl": [1.0, 1.0, 1.0], "mnist": GOOD}
+    with pytest.raises(ParameterError, match="level 'bowl'.*exact.*exclude"):
+        res.across("c", levels, 0.005, factor="problem")
+    why = {"bowl": "deterministic: no seed variation"}
+    assert res.across("c", levels, 0.005, factor="problem", exclude=why) == "confirmed"
+    entry = res.claims[-1]
+    assert entry["excluded"] == why and entry["groups"]["bowl"] == [1.0, 1.0, 1.0]
+    assert "excluded: bowl (deterministic: no seed variation)" in entry["measured"]
+    with pytest.raises(ParameterError, match="'exclude'.*leaves no level"):
+        res.across("c", levels, 0.005, factor="problem", exclude={**why, "mnist": "x"})
+    with pytest.raises(ParameterError, match="'exclude'.*levels among"):
+        res.across("c", levels, 0.005, factor="problem", exclude={"cifar": "x"})
+
+
+def test_groups_must_be_given():
+    with pytest.raises(ParameterError, match="'steps'"):
+        Results("x").compare_steps("c", {}, 0.005)
 
 
 def test_exact_and_untestable_claims():

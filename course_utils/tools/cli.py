@@ -1,5 +1,6 @@
 """``python -m course_utils``: run notebooks into a fresh run folder, list parameters, fetch data,
-build the committed notebooks and the website, and sweep a notebook's parameters with Optuna."""
+build the committed notebooks and the website, sweep a notebook's parameters with Optuna, and
+print or compare runs' claims ledgers."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from ..validation import ParameterError
 from . import website
 from .build import build_notebooks
 from .catalogue import CLIError, notebook_parameters, resolve_notebook
-from .ledger import markdown_table
+from .ledger import cmd_ledger, markdown_table
 from .runner import run_course
 from .sweep_command import add_sweep_parser, cmd_sweep
 
@@ -99,7 +100,7 @@ def _add_build_parser(sub) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command line: run, params, data, build, book and sweep."""
+    """The command line: run, params, data, build, book, sweep and ledger."""
     parser = argparse.ArgumentParser(prog="python -m course_utils", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     _add_run_parser(sub)
@@ -115,6 +116,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", default=None, help="build folder (the site goes to OUT/html; default book/_build)"
     )
     add_sweep_parser(sub)
+    ledger = sub.add_parser(
+        "ledger",
+        help="print a run's claims ledger with q-values; with RUN2, the claims whose verdict "
+        "differs (exit 1 when one is confirmed in one run and refuted in the other)",
+    )
+    ledger.add_argument("run", help="a run folder (with results/) or a folder of results JSON")
+    ledger.add_argument("run2", nargs="?", default=None, help="a second run to compare with")
     return parser
 
 
@@ -131,6 +139,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return website.cmd_book(args.out)
     if args.command == "sweep":
         return cmd_sweep(args)
+    if args.command == "ledger":
+        return cmd_ledger(args.run, args.run2)
     outcome = run_course(
         args.notebooks, args.profile, args.parameter, args.out, args.kernel, args.cell_timeout
     )

@@ -44,6 +44,7 @@ from .execution import (
 )
 from .ledger import (
     collect,
+    counts_line,
     ledger_rows,
     markdown_table,
     plot_claims,
@@ -378,11 +379,12 @@ def _failure_lines(state: str, failure: dict[str, Any]) -> list[str]:
 
 
 def _ledger_lines(results: list[dict[str, Any]], folder: Path) -> list[str]:
-    """The report's claims ledger: the forest plot and one row per claim."""
+    """The report's claims ledger: the counts (with Benjamini-Hochberg), the forest plot and one
+    row per claim with its q-value across the run."""
     ledger = ledger_rows(results)
     if not ledger:
         return []
-    lines = ["## Claims ledger", ""]
+    lines = ["## Claims ledger", "", counts_line(ledger), ""]
     if plot_claims(ledger, folder / "claims.png"):
         lines += [
             "Forest plot of the comparative claims: [claims.png](claims.png)",
@@ -390,7 +392,15 @@ def _ledger_lines(results: list[dict[str, Any]], folder: Path) -> list[str]:
             "![claims](claims.png)",
             "",
         ]
-    columns = ["notebook", "claim", "effect (mean +- SE, n)", "min effect", "verdict", "measured"]
+    columns = [
+        "notebook",
+        "claim",
+        "effect (mean +- SE, n)",
+        "min effect",
+        "verdict",
+        "q",
+        "measured",
+    ]
     return lines + [markdown_table(ledger, columns), ""]
 
 

@@ -27,10 +27,10 @@ from .catalogue import NOTEBOOKS, REPO
 from .ledger import (
     LEDGER_COLUMNS,
     collect,
+    counts_line,
     ledger_rows,
     markdown_table,
     plot_claims,
-    verdict_counts,
 )
 
 OUT = REPO / "book" / "_build"
@@ -111,18 +111,19 @@ def stage_notebook(src: Path, dest: Path) -> None:
 
 
 def claims_page(results_dir: Path, static_dir: Path) -> str:
-    """The claims ledger of the committed run, with its forest plot."""
+    """The claims ledger of the committed run: its counts (with Benjamini-Hochberg), its forest
+    plot and one row per claim with its q-value across the run."""
     ledger = ledger_rows(collect(results_dir)) if results_dir.is_dir() else []
     lines = ["# Claims ledger", ""]
     if not ledger:
         return "\n".join(
             lines + ["No results of a committed run were found (run `make notebooks`).", ""]
         )
-    counts = verdict_counts(ledger)
     lines += [
         "Every claim of the source notes that the course tests, as measured in the committed "
         "`cpu`-profile run of each notebook, decided by the paired, replicated rule (see the "
-        "{doc}`landing page <index>`). " + ", ".join(f"{n} {v}" for v, n in counts.items()) + ".",
+        "{doc}`landing page <index>`); q is the Benjamini-Hochberg q-value of a decision across "
+        "the run, and a decision with q > 0.05 is suggestive. " + counts_line(ledger),
         "",
     ]
     if plot_claims(ledger, static_dir / "claims.png"):

@@ -20,7 +20,8 @@ from .data import (
 )
 from .models import build_model, count_parameters
 from .params import choice, integer, names, number, split_names
-from .results import Results, table
+from .results import Results
+from .tables import table
 from .train import Callback, EarlyStopping, History, ModelCheckpoint, evaluate, fit, predict_proba
 from .validation import ParameterError
 

@@ -16,7 +16,8 @@ from course_utils.claims import (
     format_effect,
     paired_verdict,
 )
-from course_utils.results import Results, format_table, table
+from course_utils.results import Results
+from course_utils.tables import format_table, table
 from course_utils.tools.ledger import collect, markdown_table
 from course_utils.validation import ParameterError
 

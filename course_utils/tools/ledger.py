@@ -20,7 +20,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from scipy.stats import false_discovery_control  # noqa: E402
 
 from ..claims import SEEDS_BUDGET, VERDICTS, claim_p_value, decide, format_effect  # noqa: E402
-from ..results import format_table, format_value  # noqa: E402
+from ..tables import format_table, format_value  # noqa: E402
 from ..validation import ParameterError  # noqa: E402
 
 VERDICT_COLOURS = {

@@ -5,7 +5,7 @@
 the claim declares its smallest effect worth having before it runs (the README's "How a claim is
 decided"). A claim over several groups declares its target: every group, some group
 (Bonferroni-corrected), or their average; "depends" needs significant opposite signs.
-``cu.Results`` records the decisions; ``course_utils.tools.ledger`` adds Benjamini-Hochberg
+``cu.Results`` records the decisions; the claims ledger (``python -m course_utils ledger``) adds Benjamini-Hochberg
 q-values across a run.
 """
 

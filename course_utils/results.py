@@ -1,7 +1,7 @@
 """Record a notebook's metrics and tested claims as JSON (``cu.Results``), and print tables.
 
 Every comparison is decided by the rule in ``course_utils.claims``; collecting a run's JSON into
-the claims ledger (with Benjamini-Hochberg q-values) is ``course_utils.tools.ledger``.
+the claims ledger (with Benjamini-Hochberg q-values) is ``python -m course_utils ledger``.
 """
 
 from __future__ import annotations

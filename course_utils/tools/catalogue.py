@@ -27,6 +27,19 @@ class CLIError(Exception):
     """A problem with the command line, reported before anything is executed."""
 
 
+def add_parameter_option(parser, value_name: str, help_text: str) -> None:
+    """``-p NAME VALUE`` (repeatable): a notebook parameter, for ``run`` and ``sweep``."""
+    parser.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", value_name),
+        help=help_text,
+    )
+
+
 @dataclass(frozen=True)
 class Parameter:
     name: str

@@ -12,7 +12,7 @@ from ..datafiles import DataFileError, DatasetUnavailableError
 from ..validation import ParameterError
 from . import website
 from .build import build_notebooks
-from .catalogue import CLIError, notebook_parameters, resolve_notebook
+from .catalogue import CLIError, add_parameter_option, notebook_parameters, resolve_notebook
 from .ledger import cmd_ledger, markdown_table
 from .runner import run_course
 from .sweep_command import add_sweep_parser, cmd_sweep
@@ -64,15 +64,7 @@ def _add_run_parser(sub) -> None:
         default=None,
         help="profile passed to every notebook",
     )
-    run.add_argument(
-        "-p",
-        "--parameter",
-        nargs=2,
-        action="append",
-        default=[],
-        metavar=("NAME", "VALUE"),
-        help="set a notebook parameter",
-    )
+    add_parameter_option(run, "VALUE", "set a notebook parameter")
     run.add_argument(
         "--out", default=None, help="run folder (new or empty); default runs/<timestamp>-<profile>"
     )

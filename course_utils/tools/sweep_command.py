@@ -26,7 +26,14 @@ import optuna  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 from optuna.trial import TrialState  # noqa: E402
 
-from .catalogue import RUNS, CLIError, notebook_parameters, parse_overrides, resolve_notebook  # noqa: E402
+from .catalogue import (  # noqa: E402
+    RUNS,
+    CLIError,
+    add_parameter_option,
+    notebook_parameters,
+    parse_overrides,
+    resolve_notebook,
+)
 from .ledger import markdown_table  # noqa: E402
 from .sweep_space import parse_space  # noqa: E402
 from .sweep_study import (  # noqa: E402
@@ -282,14 +289,8 @@ def add_sweep_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--profile", choices=["auto", "smoke", "cpu", "gpu"], default=None)
     p.add_argument("--metric", required=True, help="metric in the results JSON to optimize")
     p.add_argument("--direction", choices=["max", "min"], default="max")
-    p.add_argument(
-        "-p",
-        "--parameter",
-        nargs=2,
-        action="append",
-        default=[],
-        metavar=("NAME", "VALUES"),
-        help="VALUE (fixed), a,b,c (grid) or low:high[:log][:int] (range, TPE)",
+    add_parameter_option(
+        p, "VALUES", "VALUE (fixed), a,b,c (grid) or low:high[:log][:int] (range, TPE)"
     )
     p.add_argument(
         "--out",

@@ -2,8 +2,8 @@
 
 Notebooks use: ``setup`` with parameter specs (``integer``, ``number``, ``choice``, ``names``),
 ``load_dataset`` / ``paired_split`` / ``Batches`` / ``Augment`` (in-memory data), ``build_model``,
-``fit`` / ``evaluate`` / callbacks, ``Results`` (metrics and claims decided by ``paired_verdict``),
-``table`` (printed tables), ``Panel`` / ``slider`` (widgets) and the exercise checks.
+``fit`` / ``evaluate`` / callbacks, ``Results`` (metrics and claims decided by ``paired_verdict``
+on ``paired`` differences), ``table`` (printed tables), ``Panel`` / ``slider`` (widgets) and the exercise checks.
 """
 
 from . import claims, exercises, plots, widgets
@@ -19,6 +19,7 @@ from .data import (
     train_val_split,
 )
 from .models import build_model, count_parameters
+from .paired import MIN_EFFECTS, min_effect_for, paired
 from .params import choice, integer, names, number, split_names
 from .results import Results
 from .tables import table
@@ -26,6 +27,7 @@ from .train import Callback, EarlyStopping, History, ModelCheckpoint, evaluate, 
 from .validation import ParameterError
 
 __all__ = [
+    "MIN_EFFECTS",
     "claims",
     "exercises",
     "plots",
@@ -52,6 +54,8 @@ __all__ = [
     "load_dataset",
     "names",
     "number",
+    "min_effect_for",
+    "paired",
     "paired_split",
     "paired_verdict",
     "predict_proba",

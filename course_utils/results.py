@@ -34,6 +34,7 @@ from .claims import (
     undecided,
 )
 from .config import available_cores
+from .paired import Paired, min_effect_for
 from .validation import ParameterError, check_choice
 
 RESULTS_DIR_ENV = "COURSE_RESULTS_DIR"
@@ -92,6 +93,11 @@ class Results:
         return entry["verdict"]
 
     @staticmethod
+    def _min_effect(min_effect: float | None, unit: str) -> float:
+        """The claim's min effect: as given, or the course's table value for ``unit``."""
+        return min_effect_for(unit) if min_effect is None else min_effect
+
+    @staticmethod
     def _decide(
         claim: str,
         diffs: Sequence[float],
@@ -145,13 +151,14 @@ class Results:
             "low": _plain(low),
             "high": _plain(high),
             "n": len(values),
+            **({"arms": diffs.arms()} if isinstance(diffs, Paired) else {}),
         }
 
     def compare(
         self,
         claim: str,
         diffs: Sequence[float],
-        min_effect: float,
+        min_effect: float | None = None,
         *,
         unit: str = "",
         detail: str = "",
@@ -164,6 +171,7 @@ class Results:
 
         Taught in notebook 00 (the claims rule).
         """
+        min_effect = self._min_effect(min_effect, unit)
         decision = self._decide(claim, diffs, min_effect)
         if timing:
             load, cores = _machine_load()
@@ -206,6 +214,9 @@ class Results:
             claim, values, min_effect, unit, detail, decision, head="; ".join(parts)
         )
         entry["groups"] = {name: [float(v) for v in as_diffs(d)] for name, d in groups.items()}
+        arms = {name: d.arms() for name, d in groups.items() if isinstance(d, Paired)}
+        if arms:
+            entry["group_arms"] = arms
         entry["deciding_group"] = deciding
         entry["target"] = target
         entry["excluded"] = dict(excluded or {})
@@ -215,7 +226,7 @@ class Results:
         self,
         claim: str,
         steps: Mapping[str, Sequence[float]],
-        min_effect: float,
+        min_effect: float | None = None,
         *,
         unit: str = "",
         detail: str = "",
@@ -224,6 +235,7 @@ class Results:
 
         Confirmed when every step is confirmed, refuted when any step is refuted, else inconclusive.
         """
+        min_effect = self._min_effect(min_effect, unit)
         self._check_groups(claim, steps, "steps")
         decision, deciding = decide_every(self._each(claim, steps, min_effect, "step"))
         return self._grouped(
@@ -254,7 +266,7 @@ class Results:
         self,
         claim: str,
         settings: Mapping[str, Sequence[float]],
-        min_effect: float,
+        min_effect: float | None = None,
         *,
         unit: str = "",
         detail: str = "",
@@ -262,6 +274,7 @@ class Results:
         """ "X can happen", swept over settings, target *some*: confirmed when some setting is
         confirmed at a Bonferroni-corrected 95% (over all the settings), refuted only when every
         setting is refuted (each at the plain 95%: all must hold), else inconclusive."""
+        min_effect = self._min_effect(min_effect, unit)
         self._check_groups(claim, settings, "settings")
         corrected = self._corrected(claim, settings, min_effect, "setting")
         plain = self._each(claim, settings, min_effect, "setting")
@@ -282,7 +295,7 @@ class Results:
         self,
         claim: str,
         levels: Mapping[str, Sequence[float]],
-        min_effect: float,
+        min_effect: float | None = None,
         *,
         factor: str,
         target: str = "every",
@@ -302,6 +315,7 @@ class Results:
 
         Taught in notebook 01 (which optimizer wins depends on the hyperparameters).
         """
+        min_effect = self._min_effect(min_effect, unit)
         check_choice("target", target, TARGETS)
         self._check_groups(claim, levels, "levels")
         included = included_levels(levels, exclude)

@@ -1,0 +1,65 @@
+"""cu.paired orients differences by the claim and keeps the arms; the min-effect table."""
+
+import math
+
+import pytest
+
+import course_utils as cu
+from course_utils.paired import MIN_EFFECTS, oriented
+
+
+def test_higher_is_treatment_minus_baseline():
+    d = cu.paired([0.9, 0.8], [0.7, 0.75])
+    assert list(d) == pytest.approx([0.2, 0.05])
+
+
+def test_lower_is_baseline_minus_treatment_and_scaled():
+    d = cu.paired([0.1, 0.2], [0.3, 0.1], better="lower", scale=100)
+    assert list(d) == pytest.approx([20.0, -10.0])
+    assert d.treatment == pytest.approx((10.0, 20.0))
+
+
+def test_recorded_arms_recompute_the_samples():
+    res = cu.Results("x")
+    d = cu.paired([0.9, 0.8, 0.85], [0.7, 0.75, 0.8], names=("wide", "narrow"))
+    res.compare("wide beats narrow", d, 0.01, unit="accuracy")
+    entry = res.claims[-1]
+    arms = entry["arms"]
+    assert (arms["treatment"], arms["baseline"], arms["better"]) == ("wide", "narrow", "higher")
+    again = oriented(arms["treatment_samples"], arms["baseline_samples"], arms["better"])
+    assert entry["samples"] == pytest.approx(again)
+
+
+def test_grouped_claims_record_each_groups_arms():
+    res = cu.Results("x")
+    levels = {
+        "a": cu.paired([0.9, 0.8, 0.85], [0.7, 0.75, 0.8]),
+        "b": cu.paired([0.6, 0.5, 0.55], [0.7, 0.65, 0.6]),
+    }
+    res.across("t beats b", levels, 0.01, factor="f", target="average", unit="accuracy")
+    assert set(res.claims[-1]["group_arms"]) == {"a", "b"}
+
+
+def test_min_effect_defaults_to_the_units_table_value():
+    res = cu.Results("x")
+    res.compare("c", [1.0, 1.2, 0.9], unit="accuracy points")
+    assert res.claims[-1]["min_effect"] == MIN_EFFECTS["accuracy points"] == 0.5
+    assert cu.min_effect_for("log speed ratio") == pytest.approx(math.log(1.1))
+
+
+@pytest.mark.parametrize(
+    "call, names",
+    [
+        (lambda: cu.paired([1, 2], [1]), ("treatment", "baseline", "same seeds")),
+        (lambda: cu.paired([1], [1], better="up"), ("better", "up", "higher")),
+        (lambda: cu.paired([], []), ("treatment", "empty")),
+        (lambda: cu.paired(["a"], [1]), ("treatment", "numbers")),
+        (lambda: cu.min_effect_for("furlongs"), ("unit", "furlongs", "accuracy")),
+        (lambda: cu.Results("x").compare("c", [1.0, 2.0], unit="furlongs"), ("furlongs",)),
+    ],
+)
+def test_bad_input_names_the_parameter(call, names):
+    with pytest.raises(cu.ParameterError) as err:
+        call()
+    for word in names:
+        assert word in str(err.value)

@@ -4,7 +4,7 @@
   in-memory batches, and the kernel's peak memory.
 - Notebook 11 and ``benchmarks/fast_lane.py``: :func:`choose_fastest` times candidate set-ups
   interleaved and keeps the fastest; :func:`choose_cpu_setup` does it for float32 against bfloat16
-  autocast, with and without channels-last.
+  autocast, with and without channels-last; :func:`inference_speed` times evaluation.
 """
 
 from __future__ import annotations
@@ -232,6 +232,49 @@ def choose_cpu_setup(
         name: train_step_timer(make_model, xb, yb, **setup) for name, setup in CPU_SETUPS.items()
     }
     return choose_fastest(timers, repeats=repeats, steps=steps)
+
+
+def inference_speed(
+    net: nn.Module, x: torch.Tensor, batch_size: int = 1000, repeats: int = 2
+) -> float:
+    """Images per second of ``net``'s forward pass in eval mode over ``x`` (best of ``repeats``).
+
+    Evaluation (validation each epoch, test predictions, TTA views) is a fixed cost that a training
+    plan has to count beside the training images. Taught in notebook 11.
+    """
+    check_number("batch_size", batch_size, low=1, integer=True)
+    check_number("repeats", repeats, low=1, integer=True)
+    was_training = net.training
+    net.eval()
+    best = 0.0
+    try:
+        with torch.inference_mode():
+            net(x[:batch_size])  # warm-up: kernel selection is not counted
+            for _ in range(repeats):
+                start = time.perf_counter()
+                for xb in x.split(batch_size):
+                    net(xb)
+                best = max(best, len(x) / (time.perf_counter() - start))
+    finally:
+        net.train(was_training)
+    return best
+
+
+def fit_to_budget(
+    size: int, seconds_at: Callable[[int], float], budget_s: float, floor: int = 1
+) -> int:
+    """The largest size, at most ``size`` and at least ``floor``, whose planned ``seconds_at(size)``
+    fits ``budget_s`` (``seconds_at`` grows with the size; bisection). Taught in notebook 11."""
+    check_number("size", size, low=1, integer=True)
+    check_number("floor", floor, low=1, integer=True)
+    check_number("budget_s", budget_s, low=0)
+    if size <= floor or seconds_at(size) <= budget_s:
+        return size
+    low, high = floor, size  # seconds_at(high) > budget_s
+    while high - low > 1:
+        mid = (low + high) // 2
+        low, high = (mid, high) if seconds_at(mid) <= budget_s else (low, mid)
+    return low
 
 
 def images_to_pay_back(one_time_seconds: float, before: float, after: float) -> float:

@@ -1,6 +1,7 @@
 """cu.paired orients differences by the claim and keeps the arms; the min-effect table."""
 
 import math
+from pathlib import Path
 
 import pytest
 
@@ -63,3 +64,11 @@ def test_bad_input_names_the_parameter(call, names):
         call()
     for word in names:
         assert word in str(err.value)
+
+
+def test_the_readme_lists_every_min_effect_of_the_table():
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    for unit, value in MIN_EFFECTS.items():
+        assert unit in readme, unit
+        shown = "log 1.1" if unit.startswith("log") else f"| {value:g} |"
+        assert shown in readme, (unit, shown)

@@ -14,7 +14,9 @@ from course_utils.speed import (
     SpeedChoice,
     choose_cpu_setup,
     choose_fastest,
+    fit_to_budget,
     images_to_pay_back,
+    inference_speed,
     peak_rss_mib,
     source_notes_loader,
     train_step_timer,
@@ -151,3 +153,18 @@ def test_compile_pays_back_only_after_enough_images():
     assert images_to_pay_back(40.0, 500.0, 400.0) == math.inf
     with pytest.raises(ParameterError, match="before"):
         images_to_pay_back(1.0, 0.0, 1.0)
+
+
+def test_fit_to_budget_finds_the_largest_size_that_fits():
+    def seconds(size):  # a fixed 40 s of evaluation plus 0.01 s per image
+        return 40 + 0.01 * size
+
+    assert fit_to_budget(10_000, seconds, 100) == 6000
+    assert fit_to_budget(5000, seconds, 100) == 5000  # fits as given
+    assert fit_to_budget(10_000, seconds, 30, floor=500) == 500  # never below the floor
+
+
+def test_inference_speed_counts_images_and_restores_the_mode():
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 2)).train()
+    speed = inference_speed(net, torch.randn(64, 1, 2, 2), batch_size=16, repeats=1)
+    assert speed > 0 and net.training

@@ -76,12 +76,14 @@ def _check_min_effect(min_effect: float) -> float:
 
 
 def effect_interval(
-    diffs: Sequence[float], *, k: float | None = None
+    diffs: Sequence[float], *, k: float | None = None, extra_var: float = 0.0
 ) -> tuple[float, float, float, float]:
     """``(mean, se, low, high)`` of paired differences; the interval is mean +- k*SE.
 
     ``k`` defaults to the two-sided 95% t quantile for n-1 degrees of freedom. With one value the
-    standard error is unknown: se is nan and the interval is infinite.
+    standard error is unknown: se is nan and the interval is infinite. ``extra_var`` is added to
+    the squared SE: the test set's sampling variance of the mean difference (``cu.paired`` with
+    ``per_example``), which the seeds do not see when every seed is scored on the same images.
 
     Taught in notebook 00 (the claims rule).
     """
@@ -89,7 +91,7 @@ def effect_interval(
     mean = float(values.mean())
     if len(values) < 2:
         return mean, math.nan, -math.inf, math.inf
-    se = float(values.std(ddof=1) / math.sqrt(len(values)))
+    se = math.sqrt(float(values.var(ddof=1)) / len(values) + extra_var)
     k = float(stats.t.ppf(0.975, len(values) - 1)) if k is None else k
     return mean, se, mean - k * se, mean + k * se
 
@@ -136,18 +138,23 @@ def _p_value(
     return None
 
 
-def _seeds_needed(mean: float, sd: float, n: int, min_effect: float, k: float | None) -> int:
+def _seeds_needed(
+    mean: float, sd: float, n: int, min_effect: float, k: float | None, extra_var: float = 0.0
+) -> int:
     """About how many seeds would decide an inconclusive claim with this mean and SD: the first n
     in 2..SEEDS_SEARCHED whose interval half-width is below the distance to the nearer decision
     (0 when the mean clears the min effect, else the min effect); SEEDS_SEARCHED + 1 if none."""
     level = LEVEL if k is None else 2 * float(stats.t.sf(k, n - 1))  # k's level, kept at every n
     target = mean if mean >= min_effect else min_effect - mean
     ns = np.arange(2, SEEDS_SEARCHED + 1)
-    hits = np.nonzero(stats.t.ppf(1 - level / 2, ns - 1) * sd / np.sqrt(ns) < target)[0]
+    half_width = stats.t.ppf(1 - level / 2, ns - 1) * np.sqrt(sd**2 / ns + extra_var)
+    hits = np.nonzero(half_width < target)[0]
     return int(ns[hits[0]]) if len(hits) else SEEDS_SEARCHED + 1
 
 
-def decide(diffs: Sequence[float], min_effect: float, *, k: float | None = None) -> Decision:
+def decide(
+    diffs: Sequence[float], min_effect: float, *, k: float | None = None, extra_var: float = 0.0
+) -> Decision:
     """The course's one decision rule for a comparison, on per-seed paired differences.
 
     ``diffs`` are oriented so that a positive value supports the claim. With the interval
@@ -160,13 +167,16 @@ def decide(diffs: Sequence[float], min_effect: float, *, k: float | None = None)
 
     Differences without variation (all equal, n > 1) have no interval and raise ParameterError:
     such a comparison is deterministic (``Results.exact``) or untestable (``Results.untestable``).
+    ``extra_var``: see :func:`effect_interval`.
 
     Taught in notebook 00 (the claims rule).
     """
     values = as_diffs(diffs)
     min_effect = _check_min_effect(min_effect)
     _check_k(k)
-    mean, se, low, high = effect_interval(values, k=k)
+    if not (isinstance(extra_var, (int, float)) and math.isfinite(extra_var) and extra_var >= 0):
+        raise ParameterError(f"parameter 'extra_var' got {extra_var!r}; allowed: a number >= 0")
+    mean, se, low, high = effect_interval(values, k=k, extra_var=extra_var)
     n = len(values)
     if n < 2:
         return Decision("inconclusive", None, False, None, None, mean, se, low, high, n)
@@ -175,7 +185,8 @@ def decide(diffs: Sequence[float], min_effect: float, *, k: float | None = None)
     reason = ("reversed" if high < 0 else "negligible") if verdict == "refuted" else None
     seeds = None
     if verdict == "inconclusive":
-        seeds = _seeds_needed(mean, se * math.sqrt(n), n, min_effect, k)
+        sd = float(values.std(ddof=1))
+        seeds = _seeds_needed(mean, sd, n, min_effect, k, extra_var)
     clears = verdict == "confirmed" and low >= min_effect
     p = _p_value(mean, se, n, min_effect, verdict, reason)
     return Decision(verdict, reason, clears, p, seeds, mean, se, low, high, n)
@@ -263,13 +274,22 @@ def claim_p_value(claim: Mapping[str, Any]) -> float | None:
         return None
     excluded = claim.get("excluded") or {}
     groups = {g: v for g, v in (claim.get("groups") or {}).items() if g not in excluded}
-    samples = groups.get(claim.get("deciding_group"), claim.get("samples"))
+    deciding = claim.get("deciding_group")
+    samples = groups.get(deciding, claim.get("samples"))
+    arms = (claim.get("group_arms") or {}).get(deciding) or claim.get("arms") or {}
+    test_var = {g: a.get("test_var", 0.0) for g, a in (claim.get("group_arms") or {}).items()}
     try:
         if verdict == "depends":
-            return _depends_p({g: decide(v, min_effect) for g, v in groups.items()}, len(groups))
+            return _depends_p(
+                {
+                    g: decide(v, min_effect, extra_var=test_var.get(g, 0.0))
+                    for g, v in groups.items()
+                },
+                len(groups),
+            )
         if not samples or len(samples) < 2:
             return None
-        d = decide(samples, min_effect)
+        d = decide(samples, min_effect, extra_var=arms.get("test_var", 0.0))
     except ParameterError:
         return None
     if verdict == "inconclusive":

@@ -15,6 +15,8 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from .validation import ParameterError, check_choice
 
 BETTER = ("higher", "lower")
@@ -48,6 +50,7 @@ class Paired(tuple):
     baseline: tuple[float, ...]
     better: str
     names: tuple[str, str]
+    test_var: float = 0.0  # the test set's sampling variance of the mean difference
 
     def arms(self) -> dict[str, Any]:
         """The arms as recorded in a claim's JSON entry."""
@@ -57,6 +60,7 @@ class Paired(tuple):
             "better": self.better,
             "treatment_samples": list(self.treatment),
             "baseline_samples": list(self.baseline),
+            "test_var": self.test_var,
         }
 
 
@@ -72,6 +76,24 @@ def _arm(name: str, values: Sequence[float]) -> tuple[float, ...]:
     return arm
 
 
+def per_example_variance(treatment: Any, baseline: Any) -> float:
+    """The test set's sampling variance of the seed-mean difference, from per-example scores.
+
+    ``treatment`` and ``baseline`` are (seeds, examples) arrays (1 = correct, 0 = wrong; or any
+    per-example score) on the same test examples. Resampling the examples with replacement (the
+    paired bootstrap) gives the mean difference a variance of var(d) / N, where d is each
+    example's difference averaged over the seeds: that closed form is returned.
+    """
+    t, b = (np.atleast_2d(np.asarray(a, dtype=float)) for a in (treatment, baseline))
+    if t.shape != b.shape or t.shape[1] < 2:
+        raise ParameterError(
+            f"parameter 'per_example' got arrays of shapes {t.shape} and {b.shape}; allowed: two "
+            "(seeds, examples) arrays of the same shape with at least 2 examples"
+        )
+    d = (t - b).mean(axis=0)
+    return float(d.var(ddof=1) / len(d))
+
+
 def oriented(treatment: Sequence[float], baseline: Sequence[float], better: str) -> list[float]:
     """The differences a claim is decided on: positive when the treatment is better."""
     sign = 1.0 if better == "higher" else -1.0
@@ -85,11 +107,15 @@ def paired(
     better: str = "higher",
     names: tuple[str, str] = ("treatment", "baseline"),
     scale: float = 1.0,
+    per_example: tuple[Any, Any] | None = None,
 ) -> Paired:
     """Per-seed differences oriented so that positive supports the claim "treatment is better".
 
     ``better="higher"`` gives ``scale * (treatment - baseline)`` (accuracy), ``"lower"`` gives
     ``scale * (baseline - treatment)`` (loss, error, ECE). ``names`` label the arms in the record.
+    ``per_example``: (treatment, baseline) per-example scores on a fixed test set, shape (seeds,
+    examples), whose row means are the arms; the test set's sampling variance
+    (:func:`per_example_variance`) then widens the claim's interval beside the seed variance.
     Taught in notebook 00 (the claims rule).
     """
     check_choice("better", better, BETTER)
@@ -104,4 +130,6 @@ def paired(
     diffs = Paired(oriented(t, b, better))
     diffs.treatment, diffs.baseline, diffs.better = t, b, better
     diffs.names = (str(names[0]), str(names[1]))
+    if per_example is not None:
+        diffs.test_var = scale**2 * per_example_variance(*per_example)
     return diffs

@@ -67,6 +67,9 @@ class Results:
       (average, every or some); "depends" when it is significant with opposite signs;
     - :meth:`exact`: a deterministic identity (an equivalence to a tolerance);
     - :meth:`untestable`: inconclusive, with the reason it cannot be tested here.
+
+    Every entry names the ``method`` that decided it, so a test can decide it again from the
+    recorded samples (``tests/conclusions.py``).
     """
 
     def __init__(
@@ -107,8 +110,9 @@ class Results:
     ) -> Decision:
         """:func:`decide`, with the claim (and its group) named in any error; a level of
         :meth:`across` is told it can be left out with ``exclude``."""
+        extra = diffs.test_var if isinstance(diffs, Paired) else 0.0
         try:
-            return decide(diffs, min_effect, k=k)
+            return decide(diffs, min_effect, k=k, extra_var=extra)
         except ParameterError as exc:
             hint = ""
             if where.startswith("level "):
@@ -129,9 +133,12 @@ class Results:
     ) -> dict[str, Any]:
         """The claim entry: the deciding samples, their 95% interval and the decision's fields."""
         values = as_diffs(diffs)
-        mean, se, low, high = effect_interval(values)
+        extra = diffs.test_var if isinstance(diffs, Paired) else 0.0
+        mean, se, low, high = effect_interval(values, extra_var=extra)
+        test_se = f" (with the test set's sampling SE {math.sqrt(extra):.3g})" if extra else ""
         measured = (
             (head or format_effect(values, unit))
+            + test_se
             + f"; min effect {min_effect:g}{' ' + unit if unit else ''}"
             + decision_words(decision)
         )
@@ -180,7 +187,9 @@ class Results:
                 detail = joined_text(
                     detail, f"machine loaded (load average {load:.1f} > {cores} cores)"
                 )
-        return self._record(self._comparison(claim, diffs, min_effect, unit, detail, decision))
+        entry = self._comparison(claim, diffs, min_effect, unit, detail, decision)
+        entry["method"], entry["timing"] = "compare", bool(timing)
+        return self._record(entry)
 
     @staticmethod
     def _check_groups(claim: str, groups: Mapping[str, Sequence[float]], name: str) -> None:
@@ -200,9 +209,11 @@ class Results:
         decision: Decision,
         deciding: str | None,
         *,
+        method: str,
         target: str,
         samples: Sequence[float] | None = None,
         excluded: Mapping[str, str] | None = None,
+        factor: str | None = None,
     ) -> str:
         """Record a claim over groups, decided by ``decision`` on the ``deciding`` group's samples
         (or on ``samples``, e.g. the per-seed average, when no one group decides)."""
@@ -218,8 +229,10 @@ class Results:
         if arms:
             entry["group_arms"] = arms
         entry["deciding_group"] = deciding
-        entry["target"] = target
+        entry["method"], entry["target"] = method, target
         entry["excluded"] = dict(excluded or {})
+        if factor is not None:
+            entry["factor"] = factor
         return self._record(entry)
 
     def compare_steps(
@@ -239,7 +252,15 @@ class Results:
         self._check_groups(claim, steps, "steps")
         decision, deciding = decide_every(self._each(claim, steps, min_effect, "step"))
         return self._grouped(
-            claim, steps, min_effect, unit, detail, decision, deciding, target="every"
+            claim,
+            steps,
+            min_effect,
+            unit,
+            detail,
+            decision,
+            deciding,
+            method="compare_steps",
+            target="every",
         )
 
     def _each(
@@ -288,6 +309,7 @@ class Results:
             joined_text(note, detail),
             decision,
             deciding,
+            method="can_happen",
             target="some",
         )
 
@@ -346,9 +368,11 @@ class Results:
             joined_text(*notes, note, detail),
             decision,
             deciding,
+            method="across",
             target=target,
             samples=samples,
             excluded=exclude,
+            factor=factor,
         )
 
     def exact(self, claim: str, error: float, tolerance: float, *, detail: str = "") -> str:
@@ -360,12 +384,19 @@ class Results:
         measured = f"largest difference {error:.3g} (tolerance {tolerance:g})" + (
             f"; {detail}" if detail else ""
         )
-        return self._record({"claim": claim, "measured": measured, "verdict": verdict})
+        entry = {"claim": claim, "measured": measured, "verdict": verdict, "method": "exact"}
+        entry.update(error=_plain(float(error)), tolerance=float(tolerance))  # NaN/inf: None
+        return self._record(entry)
 
     def untestable(self, claim: str, why: str) -> str:
         """Record an explicit, reasoned "inconclusive (not testable here because ...)"."""
         return self._record(
-            {"claim": claim, "measured": f"not testable here: {why}", "verdict": "inconclusive"}
+            {
+                "claim": claim,
+                "measured": f"not testable here: {why}",
+                "verdict": "inconclusive",
+                "method": "untestable",
+            }
         )
 
     def as_dict(self) -> dict[str, Any]:

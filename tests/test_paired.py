@@ -3,10 +3,11 @@
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import course_utils as cu
-from course_utils.paired import MIN_EFFECTS, oriented
+from course_utils.paired import MIN_EFFECTS, oriented, per_example_variance
 
 
 def test_higher_is_treatment_minus_baseline():
@@ -72,3 +73,34 @@ def test_the_readme_lists_every_min_effect_of_the_table():
         assert unit in readme, unit
         shown = "log 1.1" if unit.startswith("log") else f"| {value:g} |"
         assert shown in readme, (unit, shown)
+
+
+def test_per_example_variance_is_the_paired_bootstraps_in_closed_form():
+    rng = np.random.default_rng(0)
+    t = (rng.random((3, 400)) < 0.9).astype(float)
+    b = (rng.random((3, 400)) < 0.85).astype(float)
+    boots = []
+    for _ in range(4000):
+        i = rng.integers(0, 400, 400)
+        boots.append((t[:, i] - b[:, i]).mean())
+    assert per_example_variance(t, b) == pytest.approx(np.var(boots), rel=0.1)
+
+
+def test_per_example_scores_widen_the_interval():
+    rng = np.random.default_rng(1)
+    t = (rng.random((5, 2000)) < 0.9).astype(float)
+    b = (rng.random((5, 2000)) < 0.89).astype(float)
+    seeds_only = cu.paired(t.mean(1), b.mean(1))
+    with_test = cu.paired(t.mean(1), b.mean(1), per_example=(t, b))
+    res = cu.Results("x")
+    res.compare("plain", seeds_only, 0.005, unit="accuracy")
+    res.compare("with test noise", with_test, 0.005, unit="accuracy")
+    plain, widened = res.claims
+    assert widened["se"] ** 2 == pytest.approx(plain["se"] ** 2 + with_test.test_var)
+    assert "test set's sampling SE" in widened["measured"]
+    assert widened["arms"]["test_var"] == with_test.test_var > 0
+
+
+def test_per_example_shapes_must_match():
+    with pytest.raises(cu.ParameterError, match="per_example"):
+        cu.paired([0.9], [0.8], per_example=(np.ones((1, 5)), np.ones((1, 4))))

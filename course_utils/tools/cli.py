@@ -13,7 +13,8 @@ from ..validation import ParameterError
 from . import website
 from .build import build_notebooks
 from .catalogue import CLIError, add_parameter_option, notebook_parameters, resolve_notebook
-from .ledger import cmd_ledger, markdown_table
+from .ledger import markdown_table
+from .ledger_command import cmd_ledger
 from .runner import run_course
 from .sweep_command import add_sweep_parser, cmd_sweep
 
@@ -113,8 +114,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="print a run's claims ledger with q-values; with RUN2, the claims whose verdict "
         "differs (exit 1 when one is confirmed in one run and refuted in the other)",
     )
-    ledger.add_argument("run", help="a run folder (with results/) or a folder of results JSON")
-    ledger.add_argument("run2", nargs="?", default=None, help="a second run to compare with")
+    ledger.add_argument(
+        "runs",
+        nargs="+",
+        metavar="RUN",
+        help="a run folder (with results/) or a folder of results JSON; a second RUN to compare "
+        "with; with --pool, two or more runs at disjoint seed blocks",
+    )
+    ledger.add_argument(
+        "--pool",
+        action="store_true",
+        help="decide every claim on the per-seed samples of all the RUNs together (same "
+        "parameters, disjoint seeds)",
+    )
     return parser
 
 
@@ -132,7 +144,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "sweep":
         return cmd_sweep(args)
     if args.command == "ledger":
-        return cmd_ledger(args.run, args.run2)
+        return cmd_ledger(args.runs, pool=args.pool)
     outcome = run_course(
         args.notebooks, args.profile, args.parameter, args.out, args.kernel, args.cell_timeout
     )

@@ -1,9 +1,10 @@
 """The claims ledger of a run: collect its results JSON, tabulate claims, draw the forest plot.
 
 One ``ledger_rows`` feeds both the run's ``report.md`` (``runner.write_report``) and the course
-website's claims page (``website.claims_page``); ``python -m course_utils ledger`` prints it and
-compares two runs. The run's stochastic claims are one family: each decision's p-value gets a
-Benjamini-Hochberg q-value across the run, and a decision with q > 0.05 is *suggestive*.
+website's claims page (``website.claims_page``); ``python -m course_utils ledger`` prints it,
+compares two runs and pools several (``ledger_command``). The run's stochastic claims are one
+family: each decision's p-value gets a Benjamini-Hochberg q-value across the run, and a decision
+with q > 0.05 is *suggestive*.
 """
 
 from __future__ import annotations
@@ -256,22 +257,3 @@ def verdict_changes(
                 }
             )
     return changes
-
-
-def cmd_ledger(run: str | os.PathLike, other: str | os.PathLike | None = None) -> int:
-    """``python -m course_utils ledger RUN [RUN2]``: print RUN's ledger; with RUN2, the claims whose
-    verdict differs. Exit 1 when a claim is confirmed in one run and refuted in the other."""
-    rows = ledger_rows(collect(results_folder(run)))
-    if other is None:
-        print(ledger_text(rows))
-        return 0
-    changes = verdict_changes(rows, ledger_rows(collect(results_folder(other))))
-    flips = sum(c["flip"] == "yes" for c in changes)
-    if changes:
-        columns = ["notebook", "claim", "first", "second", "flip"]
-        print(format_table(changes, columns, left=columns) + "\n")
-    print(
-        f"{len(changes)} claims differ between {run} (first) and {other} (second); "
-        f"{flips} flipped between confirmed and refuted"
-    )
-    return 1 if flips else 0

@@ -135,7 +135,7 @@ class Results:
         values = as_diffs(diffs)
         extra = diffs.test_var if isinstance(diffs, Paired) else 0.0
         mean, se, low, high = effect_interval(values, extra_var=extra)
-        test_se = f" (with the test set's sampling SE {math.sqrt(extra):.3g})" if extra else ""
+        test_se = f" (with the scored images' sampling SE {math.sqrt(extra):.3g})" if extra else ""
         measured = (
             (head or format_effect(values, unit))
             + test_se

@@ -97,7 +97,7 @@ def test_per_example_scores_widen_the_interval():
     res.compare("with test noise", with_test, 0.005, unit="accuracy")
     plain, widened = res.claims
     assert widened["se"] ** 2 == pytest.approx(plain["se"] ** 2 + with_test.test_var)
-    assert "test set's sampling SE" in widened["measured"]
+    assert "scored images' sampling SE" in widened["measured"]
     assert widened["arms"]["test_var"] == with_test.test_var > 0
 
 

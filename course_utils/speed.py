@@ -4,7 +4,8 @@
   in-memory batches, and the kernel's peak memory.
 - Notebook 11 and ``benchmarks/fast_lane.py``: :func:`choose_fastest` times candidate set-ups
   interleaved and keeps the fastest; :func:`choose_cpu_setup` does it for float32 against bfloat16
-  autocast, with and without channels-last; :func:`inference_speed` times evaluation.
+  autocast, with and without channels-last; :func:`inference_speed` times evaluation;
+  :func:`step_flops` and :func:`matmul_peak` give a training step's utilization of the CPU.
 """
 
 from __future__ import annotations
@@ -275,6 +276,31 @@ def fit_to_budget(
         mid = (low + high) // 2
         low, high = (mid, high) if seconds_at(mid) <= budget_s else (low, mid)
     return low
+
+
+def matmul_peak(dtype: torch.dtype = torch.float32, n: int = 2048, repeats: int = 5) -> float:
+    """FLOP/s of this CPU on a large square matmul in ``dtype`` (best of ``repeats``): the peak a
+    training step's achieved FLOP/s is compared with. Taught in notebook 11 and ``make bench``."""
+    check_number("n", n, low=16, integer=True)
+    a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
+    a @ b  # warm-up
+    best = math.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - start)
+    return 2 * n**3 / best
+
+
+def step_flops(net: nn.Module, xb: torch.Tensor, yb: torch.Tensor) -> int:
+    """Floating-point operations of one training step (forward and backward) of ``net`` on the
+    batch, counted by ``torch.utils.flop_counter`` (matmuls and convolutions: the bulk)."""
+    from torch.utils.flop_counter import FlopCounterMode  # lazy: a debugging module of torch
+
+    with FlopCounterMode(display=False) as counter:
+        F.cross_entropy(net(xb), yb).backward()
+    net.zero_grad(set_to_none=True)
+    return int(counter.get_total_flops())
 
 
 def images_to_pay_back(one_time_seconds: float, before: float, after: float) -> float:

@@ -17,8 +17,10 @@ from course_utils.speed import (
     fit_to_budget,
     images_to_pay_back,
     inference_speed,
+    matmul_peak,
     peak_rss_mib,
     source_notes_loader,
+    step_flops,
     train_step_timer,
     train_throughput,
 )
@@ -168,3 +170,14 @@ def test_inference_speed_counts_images_and_restores_the_mode():
     net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 2)).train()
     speed = inference_speed(net, torch.randn(64, 1, 2, 2), batch_size=16, repeats=1)
     assert speed > 0 and net.training
+
+
+def test_step_flops_counts_forward_and_weight_gradient_of_a_linear_layer():
+    net = nn.Linear(8, 4, bias=False)
+    # forward 2*B*I*O, and the weight's gradient 2*B*I*O (the input needs none)
+    assert step_flops(net, torch.randn(16, 8), torch.randint(0, 4, (16,))) == 4 * 16 * 8 * 4
+    assert net.weight.grad is None  # the counted step leaves no gradient behind
+
+
+def test_matmul_peak_is_a_positive_rate():
+    assert matmul_peak(torch.float32, n=64, repeats=1) > 0

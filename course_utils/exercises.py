@@ -5,12 +5,16 @@ until answered) and calls a check; the solution cell, tagged ``solution`` and hi
 neutral comment line, defines ``solution_<name>`` (so running it never overwrites the learner's
 answer) and calls the same check on it. With ``$COURSE_STRICT_EXERCISES=1`` (set by the test
 suite) a wrong, non-empty answer raises ``AssertionError``, so a wrong solution fails CI; an
-unanswered exercise (None) never raises.
+unanswered exercise (None) raises only in a solution cell (one whose source names a
+``solution_<name>``): a solution that returns None is a broken solution, not an open exercise.
 """
 
 from __future__ import annotations
 
+import linecache
 import os
+import re
+import sys
 from typing import Any
 
 import numpy as np
@@ -18,14 +22,41 @@ import numpy as np
 STRICT_ENV = "COURSE_STRICT_EXERCISES"
 
 
-def _strict() -> None:
+SOLUTION = re.compile(r"\bsolution_\w+")
+
+
+def _strict() -> bool:
     return os.environ.get(STRICT_ENV, "0") not in ("", "0")
+
+
+def _cell_source() -> str:
+    """The source of the notebook cell running now ("" outside IPython): the outermost frame
+    running module-level code in the shell's namespace is the cell, and IPython keeps every
+    cell's source in ``linecache`` (for tracebacks)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    source, frame = "", sys._getframe(1)
+    while shell is not None and frame is not None:
+        if frame.f_globals is shell.user_ns and frame.f_code.co_name == "<module>":
+            source = "".join(linecache.getlines(frame.f_code.co_filename))
+        frame = frame.f_back
+    return source
+
+
+def _in_solution_cell() -> bool:
+    return bool(SOLUTION.search(_cell_source()))
 
 
 def _report(ok: bool, name: str, why: str, *, answered: bool = True) -> None:
     print(f"{'✅ correct' if ok else '❌ not yet'}: {name}" + ("" if ok else f" — {why}"))
-    if not ok and answered and _strict():
+    if ok or not _strict():
+        return
+    if answered:
         raise AssertionError(f"exercise check failed in strict mode: {name}: {why}")
+    if _in_solution_cell():
+        raise AssertionError(
+            f"exercise check failed in strict mode: {name}: the solution returned None ({why})"
+        )
 
 
 def _hint(hint: str) -> str:

@@ -131,6 +131,7 @@ def test_run_writes_executed_notebook_results_and_report(tmp_path):
     assert "| +0.0205 +- 0.000645 acc (n=4) | 0.005 acc | confirmed |" in report
     assert (out / "claims.png").is_file() and "claims.png" in report
     assert json.loads((out / "status.json").read_text())["status"] == "ok"
+    assert (out / "OK").is_file() and not (out / "INCOMPLETE").exists()  # the run's marker
 
 
 def test_failure_names_notebook_and_cell_and_marks_the_folder(tmp_path, capsys):

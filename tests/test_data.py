@@ -3,6 +3,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import require
 from fixture_files import write_cifar, write_idx, write_mnist_like
 
 import course_utils.data as data
@@ -143,10 +144,8 @@ def test_unknown_dataset_is_refused():
         load_dataset("imagenet")
 
 
-@pytest.mark.skipif(
-    not DEBIAN.is_dir(), reason="Debian package dataset-fashion-mnist not installed"
-)
 def test_debian_fashion_mnist_is_the_real_dataset():
+    require(DEBIAN.is_dir(), "Debian package dataset-fashion-mnist not installed (make data)")
     ds = load_dataset("fashion_mnist")
     assert ds.source == DEBIAN
     assert ds.train_x.shape == (60000, 1, 28, 28) and ds.test_x.shape == (10000, 1, 28, 28)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from course_utils.claims import VERDICTS
+import pytest
+
+pytestmark = pytest.mark.notebooks  # runs the notebooks (nbval_run, refused_run)
 
 STEM = "01_optimizers_from_scratch"
 EXACT = (
@@ -44,7 +46,7 @@ def test_every_syllabus_claim_is_decided_by_the_paired_rule(notebook_result) -> 
     claims = notebook_result(STEM)["claims"]
     for start in COMPARATIVE:
         entry = claim(claims, start)
-        assert entry["verdict"] in VERDICTS and entry["measured"]
+        assert entry["measured"]
         assert entry["min_effect"] > 0 and len(entry["samples"]) == 1  # smoke: one seed
         assert entry["verdict"] == "inconclusive"  # one seed never decides anything
     for start in ("Which optimizer wins depends on the hyperparameters", "At the same learning"):
@@ -58,9 +60,11 @@ def test_every_syllabus_claim_is_decided_by_the_paired_rule(notebook_result) -> 
 def test_training_reached_better_than_chance(notebook_result) -> None:
     metrics = notebook_result(STEM)["metrics"]
     for name in ("sgd", "momentum", "adagrad", "rmsprop", "adam"):
-        assert 0.1 <= metrics[f"test_acc_{name}_tuned"] <= 1.0
+        # smoke: 2 epochs on 800 images. Plain SGD is the slowest by design and reaches ~0.29
+        # there (measured), so it gets twice chance (0.1); every other optimizer gets 0.3
+        low = 0.2 if name == "sgd" else 0.3
+        assert low < metrics[f"test_acc_{name}_tuned"] <= 1.0, name
         assert 1e-4 <= metrics[f"median_best_lr_{name}"] <= 1.0
-    assert metrics["test_acc_adam_tuned"] > 0.3
     assert metrics["bowl_lowest_at_notes_lrs"] in TWINS
     assert isinstance(metrics["best_lr_at_grid_edge"], str)
 

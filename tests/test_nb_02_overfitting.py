@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 import torch
 
+pytestmark = pytest.mark.notebooks  # runs the notebooks (nbval_run, refused_run)
+
 STEM = "02_overfitting_and_validation"
 SOURCE = Path(__file__).resolve().parent.parent / "notebooks" / f"{STEM}.py"
 CLAIMS = (

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from course_utils.claims import VERDICTS
 from course_utils.tools.cli import main
+
+pytestmark = pytest.mark.notebooks  # runs the notebooks (nbval_run, refused_run)
 
 STEM = "07_label_smoothing"
 
@@ -39,10 +40,9 @@ def test_claims_are_split_paired_and_declared(notebook_result) -> None:
     }
     for name, min_effect in expected.items():
         c = claims[name]
-        assert c["min_effect"] == min_effect and c["verdict"] in VERDICTS
+        assert c["min_effect"] == min_effect
         assert c["n"] == 1 and c["verdict"] == "inconclusive"  # smoke: one seed decides nothing
     assert len(claims) == 6
-    assert all(c["verdict"] != "partly confirmed" for c in claims.values())
 
 
 def test_cli_refuses_smoothing_1_before_a_kernel_starts(tmp_path, capsys) -> None:
@@ -54,6 +54,5 @@ def test_cli_refuses_smoothing_1_before_a_kernel_starts(tmp_path, capsys) -> Non
     assert not out.exists()
 
 
-@pytest.mark.notebooks
 def test_notebook_refuses_a_batch_larger_than_the_training_set(refused_run) -> None:
     assert "train_size=500" in refused_run("07", "batch_size", "600")["error"]

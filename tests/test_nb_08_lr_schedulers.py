@@ -7,9 +7,10 @@ import pytest
 import torch
 from torch.optim import lr_scheduler as S
 
-from course_utils.claims import VERDICTS
 from course_utils.tools.cli import main
 from course_utils.train import fit
+
+pytestmark = pytest.mark.notebooks  # runs the notebooks (nbval_run, refused_run)
 
 STEM = "08_lr_schedulers"
 SCHEDULES = ("constant", "cosine", "onecycle", "step", "exponential", "plateau")
@@ -26,7 +27,7 @@ CLAIMS = {
 def test_every_chosen_schedule_trained_better_than_chance(notebook_result) -> None:
     metrics = notebook_result(STEM)["metrics"]
     for name in SCHEDULES:
-        assert 0.1 < metrics[f"test_acc_{name}"] <= 1.0, name
+        assert 0.3 < metrics[f"test_acc_{name}"] <= 1.0, name  # chance is 0.1; smoke: ~0.7
         assert metrics[f"chosen_{name}"] is not None
     assert metrics["chosen_exponential"] in (0.5, 0.7, 0.85)
     assert metrics["chosen_plateau"] in (1, 2, 3)
@@ -39,7 +40,7 @@ def test_every_claim_is_decided_by_the_paired_rule(notebook_result) -> None:
     assert set(claims) == set(CLAIMS)
     for name, kind in CLAIMS.items():
         c = claims[name]
-        assert c["verdict"] in VERDICTS and c["measured"], name
+        assert c["measured"], name
         assert len(c["samples"]) == data["metrics"]["seeds"] and c["min_effect"] > 0
         if kind == "groups":  # "can happen": swept over three settings
             assert len(c["groups"]) == 3, name

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import first_training_cell
+from conftest import check_refused_before_training, first_training_cell
 
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -49,3 +49,42 @@ def test_every_course_notebook_trains_after_its_setup_cells(path: Path) -> None:
     nb = nbformat.read(path, as_version=4)
     setup = next(i for i, c in enumerate(nb.cells) if "cu.setup(" in c.source)
     assert first_training_cell(path) > setup + 1  # room for the data-dependent checks
+
+
+def failed_run(tmp_path: Path, failing: int, *sources: str) -> dict:
+    """The failure record of a run whose code cell ``failing`` (1-based among ``sources``) raised
+    a ParameterError, with the executed notebook written by papermill (its banner cells added)."""
+    from papermill.exceptions import PapermillExecutionError
+    from papermill.execute import raise_for_execution_errors
+
+    nb = nbformat.read(notebook(tmp_path, *sources), as_version=4)
+    nb.cells[failing].outputs = [
+        nbformat.v4.new_output("error", ename="ParameterError", evalue="bad", traceback=[])
+    ]
+    output = tmp_path / "executed.ipynb"
+    with pytest.raises(PapermillExecutionError) as raised:
+        raise_for_execution_errors(nb, str(output))
+    return {"cell_index": raised.value.cell_index, "output": str(output)}
+
+
+SOURCES = ("import course_utils as cu", "cfg = cu.setup(globals())", "history = cu.fit(net, data)")
+
+
+def test_a_refusal_in_a_set_up_cell_passes_with_papermills_banners(tmp_path: Path) -> None:
+    failure = failed_run(tmp_path, 2, *SOURCES)
+    assert len(nbformat.read(failure["output"], as_version=4).cells) == len(SOURCES) + 3
+    check_refused_before_training(failure)
+
+
+def test_a_refusal_inside_the_first_training_cell_fails_despite_the_banners(tmp_path) -> None:
+    """papermill's two banner cells shift the executed notebook by up to two cells: counted in
+    the raw output, a refusal inside the training cell would look early."""
+    failure = failed_run(tmp_path, 3, *SOURCES)
+    with pytest.raises(AssertionError, match="refused only at cell 3, not before cell 3"):
+        check_refused_before_training(failure)
+
+
+def test_the_failed_cell_must_be_the_one_that_raised(tmp_path: Path) -> None:
+    failure = failed_run(tmp_path, 2, *SOURCES)
+    with pytest.raises(AssertionError, match="is not the one that raised"):
+        check_refused_before_training({**failure, "cell_index": failure["cell_index"] - 1})

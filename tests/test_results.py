@@ -365,3 +365,79 @@ def test_without_a_path_the_results_dir_variable_decides(tmp_path, monkeypatch):
     res.save()
     path = res.saved_to
     assert path == tmp_path / "committed" / "07_label_smoothing.json" and path.is_file()
+
+
+# ---------------------------------------------------------------- branches not covered above
+def test_a_loaded_machine_undecides_a_refutation_too_and_keeps_the_samples(monkeypatch):
+    res = Results("x")
+    monkeypatch.setattr(results_module, "_machine_load", lambda: (5.0, 2))
+    slower = with_interval(-0.05, -0.01)
+    assert res.compare("fast", slower, 0.02, timing=True) == "inconclusive"
+    entry = res.claims[-1]
+    assert entry["reason"] is None and entry["seeds_needed"] is None and entry["timing"] is True
+    assert entry["samples"] == pytest.approx(list(slower)) and entry["high"] < 0
+    assert "machine loaded (load average 5.0 > 2 cores)" in entry["measured"]
+    monkeypatch.setattr(results_module, "_machine_load", lambda: (2.0, 2))  # load = cores: quiet
+    assert res.compare("fast", slower, 0.02, timing=True) == "refuted"
+    assert res.compare("not timed", slower, 0.02) == "refuted"  # no load check without timing
+    assert res.claims[-1]["timing"] is False
+
+
+@pytest.mark.parametrize("error", [math.nan, math.inf, -math.inf])
+def test_an_exact_claim_with_a_non_finite_error_is_refuted(error):
+    res = Results("x")
+    assert res.exact("same", error, 1e-12) == "refuted"
+    assert res.claims[-1]["error"] is None and res.claims[-1]["method"] == "exact"
+    assert res.exact("same", 1e-12, 1e-12) == "confirmed"  # the tolerance itself is accepted
+
+
+def test_steps_inconclusive_are_decided_by_the_step_needing_most_seeds():
+    res = Results("x")
+    close, far = crafted(0.01, 0.01), crafted(0.006, 0.02)  # both inconclusive
+    assert decide(close, 0.005).seeds_needed < decide(far, 0.005).seeds_needed
+    assert res.compare_steps("c", {"close": close, "far": far}, 0.005) == "inconclusive"
+    entry = res.claims[-1]
+    assert entry["deciding_group"] == "far" and entry["method"] == "compare_steps"
+    assert entry["seeds_needed"] == decide(far, 0.005).seeds_needed
+    both = res.compare_steps("c", {"a": GOOD, "b": crafted(0.03, 0.004, 3)}, 0.005)
+    assert both == "confirmed" and res.claims[-1]["deciding_group"] == "b"  # the weakest (max p)
+
+
+def test_can_happen_names_the_deciding_setting_of_each_branch():
+    res = Results("x")
+    strong, weak = crafted(0.03, 0.003), crafted(0.03, 0.01)
+    assert res.can_happen("c", {"weak": weak, "strong": strong}, 0.005) == "confirmed"
+    assert res.claims[-1]["deciding_group"] == "strong"  # the smallest p-value
+    tight, loose = crafted(-0.03, 0.003), crafted(-0.001, 0.004)
+    assert res.can_happen("c", {"tight": tight, "loose": loose}, 0.005) == "refuted"
+    entry = res.claims[-1]
+    assert entry["deciding_group"] == "loose" and entry["reason"] == "negligible"  # largest p
+    assert res.can_happen("c", {"a": tight, "b": crafted(-0.02, 0.003)}, 0.005) == "refuted"
+    assert res.claims[-1]["reason"] == "reversed"  # every setting reversed
+    near, noisy = crafted(0.01, 0.01), crafted(0.0, 0.2)
+    assert res.can_happen("c", {"noisy": noisy, "near": near}, 0.005) == "inconclusive"
+    assert res.claims[-1]["deciding_group"] == "near"  # the nearest to a decision
+
+
+@pytest.mark.parametrize("target", ["every", "some", "average"])
+def test_across_all_refuted_and_inconclusive(target):
+    res = Results("x")
+    refuted = {"a": FLAT, "b": [0.001, 0.0, 0.0025]}
+    assert res.across("c", refuted, 0.005, factor="f", target=target) == "refuted"
+    assert res.claims[-1]["reason"] == "negligible" and res.claims[-1]["method"] == "across"
+    assert res.claims[-1]["factor"] == "f"
+    open_ = {"a": NOISY, "b": [0.04, -0.03, 0.02]}
+    assert res.across("c", open_, 0.005, factor="f", target=target) == "inconclusive"
+    assert res.claims[-1]["p_value"] is None
+
+
+def test_every_entry_names_the_method_that_decided_it():
+    res = Results("x")
+    res.compare("a", GOOD, 0.005)
+    res.compare_steps("b", {"s": GOOD}, 0.005)
+    res.can_happen("c", {"s": GOOD}, 0.005)
+    res.across("d", {"s": GOOD}, 0.005, factor="f")
+    res.exact("e", 0.0, 0.0)
+    res.untestable("f", "why")
+    methods = [c["method"] for c in res.claims]
+    assert methods == ["compare", "compare_steps", "can_happen", "across", "exact", "untestable"]

@@ -3,6 +3,7 @@ bad input is refused before any trial, and a real PostgreSQL server holds a shar
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import require
 
 from course_utils.tools import cli
 
@@ -25,16 +27,35 @@ seed: int = 0  # the seed
 x: float = 0.0  # the swept value
 n: int = 1  # an integer
 pause: float = 0.0  # seconds the notebook sleeps (to be caught while running)
+flag: str = ""  # the first trial writes this file, then waits for FLAG.done (to be killed)
+barrier: str = ""  # a folder: each trial waits there until two trials run at once
 results_path: str | None = None  # where results go"""
 
 # The notebook declares its specs like a course notebook (the CLI reads the declaration
 # statically) but does not import course_utils, so each trial takes a kernel start, not a torch import.
-BODY = """import json, time
+BODY = """import json, os, time
 def setup(namespace, **specs): pass  # stands in for cu.setup
 def number(*args, **kwargs): pass
 def integer(*args, **kwargs): pass
 setup(globals(), x=number(-10, 10), n=integer(1, 9))
 time.sleep(pause)
+def wait_until(done):
+    end = time.time() + 120
+    while not done() and time.time() < end:
+        time.sleep(0.1)
+if flag:  # the first trial (and only it: os.link never replaces a file) names its worker
+    mine = f"{flag}.{os.getpid()}"
+    with open(mine, "w") as f:
+        json.dump({"x": x, "worker": os.getppid()}, f)
+    try:
+        os.link(mine, flag)
+        wait_until(lambda: os.path.exists(flag + ".done"))
+    except FileExistsError:
+        pass
+if barrier:
+    os.makedirs(barrier, exist_ok=True)
+    open(os.path.join(barrier, str(x)), "w").close()
+    wait_until(lambda: len(os.listdir(barrier)) >= 2)
 metrics = {"score": -((x - 1.0) ** 2) + 0.01 * n}
 if results_path:
     with open(results_path, "w") as f:
@@ -95,11 +116,13 @@ def complete_points(study) -> list[float]:
 
 def test_two_workers_run_every_grid_point_exactly_once(tmp_path, capsys):
     nb, out = write_notebook(tmp_path), tmp_path / "sweep"
-    args = sweep_args(nb, out, "-p", "x", "0,0.5,1,2", "-p", "n", "2", "--workers", "2")
+    barrier = ["-p", "barrier", str(tmp_path / "barrier")]  # the first two trials run at once
+    args = sweep_args(nb, out, "-p", "x", "0,0.5,1,2", "-p", "n", "2", "--workers", "2", *barrier)
     assert cli.main(args) == 0, capsys.readouterr().err
     study = load(out)
     assert len(study.trials) == 4 and complete_points(study) == [0.0, 0.5, 1.0, 2.0]
-    assert {t.user_attrs["pid"] for t in study.trials} and study.best_trial.params["x"] == 1.0
+    assert len({t.user_attrs["pid"] for t in study.trials}) == 2  # both workers took trials
+    assert study.best_trial.params["x"] == 1.0
     for t in study.trials:  # attributes: parameters, results JSON, executed notebook
         assert Path(t.user_attrs["results_path"]).is_file() and t.params["x"] in (0, 0.5, 1, 2)
         assert Path(t.user_attrs["notebook"]).is_file()
@@ -111,18 +134,31 @@ def test_two_workers_run_every_grid_point_exactly_once(tmp_path, capsys):
     assert len(load(out).trials) == 4
 
 
+def wait_for_file(path: Path, seconds: float = 180) -> dict | None:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if path.exists():
+            return json.loads(path.read_text())
+        time.sleep(0.2)
+    return None
+
+
 def test_killed_worker_then_rerun_completes_with_no_point_lost_or_repeated(tmp_path):
-    nb, out = write_notebook(tmp_path), tmp_path / "sweep"
-    args = sweep_args(nb, out, "-p", "x", "0,1,2,3", "-p", "pause", "1.5", "--workers", "2")
+    """The first trial writes a flag file naming its worker and waits until the worker is
+    killed, so the kill always lands mid-trial (no race with a trial that finishes first)."""
+    nb, out, flag = write_notebook(tmp_path), tmp_path / "sweep", tmp_path / "flag.json"
+    args = sweep_args(nb, out, "-p", "x", "0,1,2,3", "-p", "flag", str(flag), "--workers", "2")
     cmd = [sys.executable, "-m", "course_utils", *args]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    victim, deadline = None, time.time() + 180
-    while victim is None and time.time() < deadline:
-        time.sleep(0.3)
-        victim = next((t for t in peek_trials(out) if t[1] == "RUNNING" and t[2]), None)
-    assert victim is not None, "no trial started"
-    number, _, pid = victim
-    os.kill(pid, signal.SIGKILL)  # one worker dies mid-trial
+    try:
+        started = wait_for_file(flag)
+        assert started is not None, "no trial started"
+        running = {pid: number for number, state, pid in peek_trials(out) if state == "RUNNING"}
+        assert started["worker"] in running, (started, peek_trials(out))
+        number = running[started["worker"]]
+        os.kill(started["worker"], signal.SIGKILL)  # one worker dies mid-trial
+    finally:
+        Path(f"{flag}.done").touch()  # its orphaned kernel stops waiting
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 1 and "rerun the same command" in err
     assert cli.main(args) == 0  # rerun: resumes
@@ -211,7 +247,15 @@ def test_out_must_be_new_or_this_sweeps_folder(tmp_path, capsys):
 
 
 # ---------------------------------------------------------------- a real PostgreSQL server
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
+def postgres_bin() -> Path | None:
+    """The newest ``/usr/lib/postgresql/<version>/bin`` with the server binaries (any version)."""
+    found = [p for p in Path("/usr/lib/postgresql").glob("*/bin") if (p / "pg_ctl").exists()]
+    return max(
+        found, key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0, default=None
+    )
+
+
+PG_BIN = postgres_bin()
 
 
 def _free_port() -> int:
@@ -228,23 +272,29 @@ def _as_postgres(*cmd: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture
 def postgres_url():
-    """A throwaway PostgreSQL 15 server on 127.0.0.1 (a temporary data folder, a free port)."""
-    if not (PG_BIN / "pg_ctl").exists():
-        pytest.skip(
-            f"PostgreSQL server binaries not found in {PG_BIN} (apt-get install postgresql)"
-        )
-    pytest.importorskip(
-        "psycopg", reason="PostgreSQL driver missing: pip install 'psycopg[binary]'"
-    )
-    if os.geteuid() == 0:
-        if shutil.which("runuser") is None:
-            pytest.skip("running as root without runuser: cannot start PostgreSQL as 'postgres'")
-        try:
-            import pwd
+    """A throwaway PostgreSQL server on 127.0.0.1 (a temporary data folder, a free port).
 
+    Skipped where PostgreSQL is missing, but failed under ``CI=true``: ``make setup`` installs it
+    (Debian's postgresql: the server binaries and the 'postgres' user) and psycopg."""
+    require(
+        PG_BIN is not None,
+        "PostgreSQL server binaries not found in /usr/lib/postgresql/*/bin (make postgres)",
+    )
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        require(False, "PostgreSQL driver missing: pip install 'psycopg[binary]'")
+    if os.geteuid() == 0:
+        require(
+            shutil.which("runuser") is not None,
+            "running as root without runuser: cannot start PostgreSQL as 'postgres'",
+        )
+        import pwd
+
+        try:
             pw = pwd.getpwnam("postgres")
         except KeyError:
-            pytest.skip("running as root and there is no 'postgres' user to run the server")
+            require(False, "running as root and there is no 'postgres' user to run the server")
     root = Path(tempfile.mkdtemp(prefix="course-pg-"))
     data, port = root / "data", _free_port()
     if os.geteuid() == 0:
@@ -269,7 +319,10 @@ def postgres_url():
 
 def test_two_workers_share_one_study_on_a_real_postgresql_server(tmp_path, postgres_url):
     nb, out = write_notebook(tmp_path), tmp_path / "pg"
-    args = sweep_args(nb, out, "-p", "x", "0,1,2,3", "--workers", "2", "--storage", postgres_url)
+    barrier = ["-p", "barrier", str(tmp_path / "barrier")]  # the first two trials run at once
+    args = sweep_args(
+        nb, out, "-p", "x", "0,1,2,3", "--workers", "2", "--storage", postgres_url, *barrier
+    )
     assert cli.main(args) == 0
     study = load(out, storage=postgres_url)
     assert complete_points(study) == [0.0, 1.0, 2.0, 3.0] and len(study.trials) == 4

@@ -59,3 +59,55 @@ def test_interactive_panels_display_as_widgets(monkeypatch):
     monkeypatch.delenv("COURSE_BATCH", raising=False)
     p = panel(lambda lr: lr, lr=slider("lr", 0.1, 1e-4, 1.0, log=True))
     assert "application/vnd.jupyter.widget-view+json" in p._repr_mimebundle_()
+
+
+# ---------------------------------------------------------------- the nbval run's panel sweep
+def test_the_sweep_gives_each_control_each_of_its_values():
+    from nbval_startup import control_values
+
+    assert control_values(slider("n", 3, 1, 10, integer=True), trains=False) == [3, 1, 10]
+    assert control_values(slider("n", 3, 1, 10, integer=True), trains=True) == [3, 1]
+    assert control_values(slider("lr", 0.1, 1e-4, 1.0, log=True), trains=False) == pytest.approx(
+        [0.1, 1e-4, 1.0]
+    )
+    assert control_values(dropdown("opt", ["sgd", "adam", "rmsprop"], "adam"), trains=True) == [
+        "adam",
+        "sgd",
+        "rmsprop",
+    ]
+    assert control_values(checkbox("bn", True), trains=True) == [True, False]
+
+
+def test_the_sweep_records_a_panel_that_fails_at_a_sliders_end(tmp_path, monkeypatch):
+    import json
+
+    import numpy as np
+    import torch
+    from nbval_startup import LOG_ENV, sweep
+
+    monkeypatch.setenv(LOG_ENV, str(tmp_path / "panels.jsonl"))
+    monkeypatch.setenv("COURSE_BATCH", "1")
+    seen = []
+
+    def draw(width, opt, bn):
+        seen.append((width, opt, bn))
+        torch.rand(3), np.random.rand()  # consumes random numbers: the sweep gives them back
+        if width > 500:
+            raise ValueError("too wide")
+
+    controls = dict(
+        width=slider("w", 64, 16, 1024, integer=True),
+        opt=dropdown("opt", ["sgd", "adam", "rmsprop"]),
+        bn=checkbox("bn", True),
+    )
+    p = panel(draw, **controls)
+    torch.manual_seed(0)
+    sweep(p, 0, {})
+    after = torch.rand(1)
+    torch.manual_seed(0)
+    assert after == torch.rand(1)
+    assert seen == [(64, "sgd", True), (16, "adam", False), (1024, "rmsprop", True)]
+    records = [json.loads(line) for line in (tmp_path / "panels.jsonl").read_text().splitlines()]
+    assert [r["error"] is None for r in records] == [True, True, False]
+    assert "too wide" in records[2]["error"] and records[2]["call"]["width"] == "1024"
+    assert p.values() == {"width": 64, "opt": "sgd", "bn": True}  # the defaults again

@@ -14,8 +14,13 @@
 #   `min_delta` do (Prechelt, 1998);
 # - how to keep the best model: a checkpoint written atomically whenever the validation loss
 #   improves, loaded back with `torch.load(..., weights_only=True)`;
-# - to test the source's result over several paired seeds: after training long enough to overfit,
-#   is the early-stopped checkpoint better on the test set than the model at the last epoch?
+# - to test early stopping in **three regimes**: a model that overfits clean labels (a few
+#   hundred training images, trained long), the same model memorizing **noisy labels** (a fraction
+#   of the training labels made random), and a short budget (more images, few epochs), with the
+#   checkpoint *chosen* on validation data and *scored* on the test set, which the choice never
+#   saw; and the source's result: is the early-stopped checkpoint better than the last epoch?
+# - why early stopping can lower the held-out *loss* a lot while barely changing the *accuracy*,
+#   and why it is, on a quadratic, approximately L2 regularization;
 # - to write a **resumable** checkpoint (weights, optimizer, scheduler and random-number state)
 #   and check that a resumed run continues exactly like an uninterrupted one;
 # - what to do after choosing the epoch: retrain on training + validation data;
@@ -23,9 +28,10 @@
 #
 # **Prerequisites**: notebook 02 (training vs validation curves, the sweet spot).
 #
-# **Run time** on a 2-core Xeon with AMX bfloat16 (measured): `smoke` ≈ 7 s, `cpu` ≈ 50 s
-# on a quiet day and 95 s on a day it ran 2x slower (an AVX2-only laptop: not yet
-# measured).
+# **Run time** measured on a 2-core AMD EPYC (AVX-512 with bfloat16, no AMX), quiet: `smoke` ≈ 16 s,
+# `cpu` ≈ 1.7 min; with AVX2 only (simulated: `ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2
+# MKL_ENABLE_INSTRUCTIONS=AVX2`): `cpu` ≈ 1.6 min. `gpu` (an estimate: 15 ResNet-18 runs, 10 of
+# them 51 epochs long) ≈ 10 min.
 
 # %% tags=["parameters"]
 profile: str = "auto"  # smoke | cpu | gpu | auto ($COURSE_PROFILE, else gpu with CUDA, else cpu)
@@ -35,13 +41,15 @@ seeds: int | None = None  # paired replicates per compared setting; None = profi
 data_dir: str | None = None  # folder with the dataset files; None = offline-first search
 results_path: str | None = None  # JSON file for metrics and tested claims; None = don't save
 model_name: str | None = None  # small_cnn | resnet18; None = profile default (resnet18 on gpu)
-train_size: int | None = (
-    None  # images per seed, split 60:40 into training/validation; None = default
-)
-epochs: int | None = None  # the "train long" budget; None = profile default (the source: 51)
+train_size: int | None = None  # overfitting regimes: images per seed, split 60:40 train/validation
+epochs: int | None = None  # overfitting regimes: the "train long" budget (the source: 51)
+batch_size: int | None = None  # overfitting regimes: batch size (the source: 32)
+label_noise: float = 0.4  # noisy-labels regime: fraction of its training labels made random
+short_size: int | None = None  # short-budget regime: images per seed, split 60:40
+short_epochs: int | None = None  # short-budget regime: epochs
+short_batch: int = 64  # short-budget regime: batch size
 patience: int = 4  # epochs without improvement before early stopping
 min_delta: float = 0.0  # a smaller decrease of the validation loss is not an improvement
-batch_size: int | None = None  # training batch size; None = profile default (the source: 32)
 lr: float = 1e-3  # Adam learning rate (as in the source)
 
 # %%
@@ -66,11 +74,15 @@ cfg = cu.setup(
     model_name=cu.choice(
         "small_cnn", "resnet18", smoke="small_cnn", cpu="small_cnn", gpu="resnet18"
     ),
-    train_size=cu.integer(100, 60000, smoke=600, cpu=4000, gpu=50000),
-    epochs=cu.integer(2, 500, smoke=5, cpu=20, gpu=51),
+    train_size=cu.integer(100, 60000, smoke=400, cpu=1000, gpu=5000),
+    epochs=cu.integer(2, 500, smoke=5, cpu=40, gpu=51),
+    batch_size=cu.integer(1, 4096, smoke=32, cpu=32, gpu=32),
+    label_noise=cu.number(0, 1, low_open=True, high_open=True),
+    short_size=cu.integer(100, 60000, smoke=600, cpu=4000, gpu=50000),
+    short_epochs=cu.integer(1, 500, smoke=2, cpu=5, gpu=3),
+    short_batch=cu.integer(1, 4096),
     patience=cu.integer(1, 100),
     min_delta=cu.number(0, 1),
-    batch_size=cu.integer(1, 4096, smoke=32, cpu=64, gpu=32),
     lr=cu.number(0, 10, low_open=True),
 )
 if patience >= epochs:
@@ -81,14 +93,37 @@ if patience >= epochs:
 res = cu.Results("05_early_stopping", results_path, cfg.profile)
 
 # %% [markdown]
-# ## Train long enough to overfit, keeping the best checkpoint
-# Like the source (30 000 training / 20 000 validation images of CIFAR-10's 50 000), each seed
-# draws `train_size` images and holds out 40% of them for validation. It trains for a fixed,
-# generous number of epochs while `ModelCheckpoint` saves the weights every time the validation
-# loss reaches a new minimum. The file goes into a fresh temporary folder (never over a file of
-# yours) and is written atomically: to a temporary file first, then renamed, so an interrupted
-# save cannot leave a half-written checkpoint behind. Everything is paired by seed: for seed $s$,
-# the data subset, the split, the initial weights and the batch order all come from $s$.
+# ## Three regimes: overfitting clean labels, memorizing noisy labels, a short budget
+# Early stopping is a regularizer: it can only help where there is overfitting to stop. So every
+# experiment below runs in three **regimes** (the factor of the claims):
+# - **overfitting, clean labels**: `train_size` images per seed, 40% of them held out for
+#   validation (the source's split was 30 000 / 20 000 of CIFAR-10's 50 000), trained for a fixed,
+#   generous `epochs` epochs with batches of `batch_size`: long enough that the training accuracy
+#   approaches 100% while the validation loss turns up (the plot and table below show whether it
+#   did). A network this size can memorize a few hundred images. Prechelt (1998) studies early
+#   stopping in exactly this situation.
+# - **overfitting, noisy labels**: the same images, split, initial weights and batch order, but a
+#   fraction `label_noise` of the *training* labels is replaced by a class drawn at random (which
+#   is the true class one time in ten, so about 90% of those labels end up wrong). Zhang et al.
+#   (2017) showed that networks memorize even completely random labels; Arpit et al. (2017) found
+#   that they first learn the patterns shared by the clean examples and only later memorize the
+#   noisy ones, so test accuracy rises, then falls as memorization proceeds. Li, Soltanolkotabi
+#   & Oymak (2020) proved, for data made of well-separated clusters, that gradient descent
+#   stopped early is robust to such label noise. This is the regime where memorizing costs
+#   *accuracy*, and where early stopping should pay off.
+# - **short budget**: `short_size` images per seed (the same 60:40 split, clean labels) seen for
+#   only `short_epochs` epochs: the budget ends while the model is still learning, so there is
+#   little or nothing for early stopping to save, and it can only cost when noise in the
+#   validation loss makes an earlier epoch look best.
+#
+# The validation and test labels stay clean in every regime: we assume a small, carefully labelled
+# validation set, as is common in practice. While training, `ModelCheckpoint` saves the weights
+# every time the validation loss reaches a new minimum. The file goes into a fresh temporary
+# folder (never over a file of yours) and is written atomically: to a temporary file first, then
+# renamed, so an interrupted save cannot leave a half-written checkpoint behind. Everything is
+# paired by seed: for seed $s$, the data subset, the split, the label noise, the initial weights
+# and the batch order all come from $s$. The checkpoint is *chosen* on the validation split and
+# *scored* on the test set, which no choice ever sees.
 
 # %%
 ds = cu.load_dataset(cfg.dataset, cfg.data_dir)
@@ -97,12 +132,60 @@ if cfg.is_smoke:
     test_x, test_y = cu.stratified_subset(test_x, test_y, 2000, seed=cfg.seed)
 test = ds.loader(test_x, test_y, 1024, device=cfg.device)
 checkpoint_dir = Path(tempfile.mkdtemp(prefix="course05-"))
+CLEAN, NOISY, SHORT = "overfitting, clean labels", "overfitting, noisy labels", "short budget"
+REGIMES = {
+    CLEAN: {"size": train_size, "epochs": epochs, "batch": batch_size, "noise": 0.0},
+    NOISY: {"size": train_size, "epochs": epochs, "batch": batch_size, "noise": label_noise},
+    SHORT: {"size": short_size, "epochs": short_epochs, "batch": short_batch, "noise": 0.0},
+}
 
 
-def split(s: int) -> tuple[torch.Tensor, ...]:
-    """Seed s's data: ``train_size`` images, split 60:40 into training and validation."""
-    x, y = cu.stratified_subset(ds.train_x, ds.train_y, train_size, seed=s, name="train_size")
+def slug(regime: str) -> str:
+    """A regime's name as it appears in metric names: ``overfitting_clean_labels``."""
+    return regime.replace(",", "").replace(" ", "_")
+
+
+def split(s: int, regime: str = CLEAN) -> tuple[torch.Tensor, ...]:
+    """Seed s's data in ``regime``: its images, split 60:40 into training and validation."""
+    name = "short_size" if regime == SHORT else "train_size"
+    x, y = cu.stratified_subset(ds.train_x, ds.train_y, REGIMES[regime]["size"], seed=s, name=name)
     return cu.train_val_split(x, y, 0.4, seed=s)
+
+
+def noisy_labels(y: torch.Tensor, rate: float, s: int) -> torch.Tensor:
+    """``y`` with a fraction ``rate`` of the labels replaced by random classes (seed ``s``)."""
+    if rate == 0:
+        return y
+    gen = torch.Generator().manual_seed(10_000 + s)
+    flip = torch.rand(len(y), generator=gen) < rate
+    noisy = y.clone()
+    noisy[flip] = torch.randint(0, ds.num_classes, (int(flip.sum()),), generator=gen)
+    return noisy
+
+
+def training_data(s: int, regime: str = CLEAN) -> tuple[torch.Tensor, torch.Tensor]:
+    """Seed s's training images and labels in ``regime`` (labels noised as the regime says)."""
+    train_x, train_y, _, _ = split(s, regime)
+    return train_x, noisy_labels(train_y, REGIMES[regime]["noise"], s)
+
+
+def loaders(s: int, regime: str = CLEAN) -> tuple[cu.Batches, cu.Batches]:
+    """Seed s's training batches (shuffled by s) and its validation images (clean labels)."""
+    train_x, train_y = training_data(s, regime)
+    _, _, val_x, val_y = split(s, regime)
+    batches = REGIMES[regime]["batch"]
+    train = ds.loader(train_x, train_y, batches, shuffle=True, seed=s, device=cfg.device)
+    return train, ds.loader(val_x, val_y, 1024, device=cfg.device)
+
+
+wrong = [
+    float((training_data(s, NOISY)[1] != split(s, NOISY)[1]).float().mean())
+    for s in cfg.seed_list(seeds)
+]
+print(
+    f"noisy-labels regime: label_noise={label_noise:g}, so {np.mean(wrong):.1%} of the training "
+    "labels are wrong (mean over seeds); validation and test labels are clean"
+)
 
 
 def new_net(s: int) -> torch.nn.Module:
@@ -130,14 +213,14 @@ class KeepEveryEpoch(Callback):
 
 
 # %%
-def train_long(s: int) -> dict:
-    """Train seed s for ``epochs`` epochs with a checkpoint; test accuracy of last and best."""
-    train_x, train_y, val_x, val_y = split(s)
-    train = ds.loader(train_x, train_y, batch_size, shuffle=True, seed=s, device=cfg.device)
-    val = ds.loader(val_x, val_y, 1024, device=cfg.device)
-    checkpoint = cu.ModelCheckpoint(checkpoint_dir / f"best-{s}.pt", restore_best=False)
+def train_long(s: int, regime: str = CLEAN) -> dict:
+    """Train seed s for the regime's epochs with a checkpoint; test results of last and best."""
+    train, val = loaders(s, regime)
+    path = checkpoint_dir / f"best-{slug(regime)}-{s}.pt"
+    checkpoint = cu.ModelCheckpoint(path, restore_best=False)
     every, net = KeepEveryEpoch(), new_net(s)
-    history = cu.fit(net, train, val, epochs=epochs, lr=lr, callbacks=[checkpoint, every])
+    epochs_here = REGIMES[regime]["epochs"]
+    history = cu.fit(net, train, val, epochs=epochs_here, lr=lr, callbacks=[checkpoint, every])
     last = cu.evaluate(net, test)
     load_weights(net, checkpoint.path)  # torch.load(..., weights_only=True): tensors, no code
     best = cu.evaluate(net, test)
@@ -151,7 +234,9 @@ def train_long(s: int) -> dict:
     }
 
 
-runs = {s: train_long(s) for s in cfg.seed_list(seeds)}
+seed_list = cfg.seed_list(seeds)
+RUNS = {regime: {s: train_long(s, regime) for s in seed_list} for regime in REGIMES}
+runs = RUNS[CLEAN]  # the source's setting: overfitting clean labels
 
 # %%
 run = runs[cfg.seed]
@@ -162,8 +247,25 @@ print(
     f"best validation loss {min(val_losses):.4f} at epoch {best_epoch}; "
     f"last epoch {val_losses[-1]:.4f}"
 )
-cu.plots.plot_history(history, title=f"{model_name}, seed {cfg.seed}: training long")
+cu.plots.plot_history(history, title=f"{model_name}, seed {cfg.seed}: {CLEAN}")
 plt.show()
+cu.table(
+    [
+        {
+            "regime": regime,
+            "train acc, last epoch": np.mean([r["history"]["train_acc"][-1] for r in rs.values()]),
+            "val loss: min": np.mean([min(r["history"]["val_loss"]) for r in rs.values()]),
+            "val loss: last": np.mean([r["history"]["val_loss"][-1] for r in rs.values()]),
+            "best epochs": " ".join(str(r["history"].best_epoch) for r in rs.values()),
+            "epochs": REGIMES[regime]["epochs"],
+        }
+        for regime, rs in RUNS.items()
+    ],
+    floatfmt=".3f",
+)
+print("means over seeds; train acc on the labels trained on (noisy ones included); best epoch =")
+print("lowest validation loss")
+
 
 # %% [markdown]
 # Where the training loss keeps falling while the validation loss turns up after its minimum,
@@ -171,30 +273,69 @@ plt.show()
 # marked epoch, which was chosen on the **validation** split only; the test set just measures the
 # result.
 #
-# **Claim from the source:** ResNet-18 on CIFAR-10 reached 75.57% test accuracy when trained to
-# the end (51 epochs) and 76.22% with the early-stopped checkpoint (best validation loss around
-# epoch 6). We test it in kind, on our data and budget: *the early-stopped (best-validation-loss)
-# checkpoint has a higher test accuracy than the model at the last epoch*. Metric: test accuracy
-# of the checkpoint minus that of the last epoch, per seed, in accuracy points; positive supports
-# the claim; smallest effect worth having: half an accuracy point (0.5), a little below the
+# The two overfitting regimes side by side (the same images, split, initial weights and batch
+# order; only the training labels differ). With noisy labels, the training accuracy can only
+# approach 100% by memorizing the wrong labels too; the validation curves (clean labels) show
+# what that memorization does to accuracy on images the model has not seen.
+
+
+# %%
+def plot_overfitting_regimes() -> None:
+    """Mean curves of the two overfitting regimes: accuracies (left), validation loss (right)."""
+    fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
+    xs = np.arange(1, epochs + 1)
+    for regime in (CLEAN, NOISY):
+        mean = {
+            key: np.mean([r["history"][key] for r in RUNS[regime].values()], axis=0)
+            for key in ("train_acc", "val_acc", "val_loss")
+        }
+        (line,) = axes[0].plot(xs, mean["val_acc"], label=f"{regime}: validation")
+        axes[0].plot(xs, mean["train_acc"], "--", color=line.get_color(), label="training")
+        axes[1].plot(xs, mean["val_loss"], color=line.get_color(), label=regime)
+    axes[0].set(xlabel="epoch", ylabel="accuracy", title="accuracy (training: dashed)")
+    axes[1].set(xlabel="epoch", ylabel="validation loss (nats)", title="validation loss")
+    for ax in axes:
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(f"{model_name}: mean of {len(seed_list)} paired seed(s)")
+    plt.show()
+
+
+plot_overfitting_regimes()
+
+# %% [markdown]
+# **Claim from the source:** ResNet-18 (He et al., 2016) on CIFAR-10, trained with Adam
+# (Kingma & Ba, 2015) at learning rate 1e-3, reached 75.57% test accuracy when trained to the end
+# (51 epochs) and 76.22% with the early-stopped checkpoint (best validation loss around epoch 6).
+# We test it in kind, on our data and budget, in the clean-labels overfitting regime (the source's
+# labels were clean and its model overfit): *the early-stopped (best-validation-loss) checkpoint
+# has a higher test accuracy than the model at the last epoch*. Metric: test accuracy of the
+# checkpoint minus that of the last epoch, per seed, in accuracy points (`cu.paired`: positive
+# supports the claim); smallest effect worth having: the course's half point, a little below the
 # source's +0.65.
 
 # %%
-diffs = [100 * (r["best"]["acc"] - r["last"]["acc"]) for r in runs.values()]
+diffs = cu.paired(
+    [r["best"]["acc"] for r in runs.values()],
+    [r["last"]["acc"] for r in runs.values()],
+    names=("best-validation-loss checkpoint", "last epoch"),
+    scale=100,
+)
 best_epochs = [r["history"].best_epoch for r in runs.values()]
 res.compare(
     "The early-stopped (best-validation-loss) checkpoint is better on the test set than the "
     "last epoch (source: 75.57% -> 76.22%)",
     diffs,
-    0.5,
     unit="accuracy points",
-    detail=f"{model_name}, {epochs} epochs; best epochs {best_epochs}",
+    detail=f"{model_name}, {CLEAN}, {epochs} epochs; best epochs {best_epochs}",
 )
 for name, value in {
     "test_acc_last": float(np.mean([r["last"]["acc"] for r in runs.values()])),
     "test_acc_best": float(np.mean([r["best"]["acc"] for r in runs.values()])),
     "best_epoch": int(np.median(best_epochs)),
     "best_val_loss": min(val_losses),
+    "train_acc_last": float(np.mean([r["history"]["train_acc"][-1] for r in runs.values()])),
 }.items():
     res.metric(name, value)
 
@@ -269,51 +410,213 @@ print("test acc: fraction of the test set classified correctly; test loss: mean 
 # finds that slower ones (larger patience) buy a little generalization for a lot more training.
 #
 # The rule only reads the sequence of validation losses, so we can replay it on the recorded
-# histories without retraining: `early_stopping_epoch(val_losses, patience, min_delta)`.
-#
-# **Claim from the notes:** *"validation loss fluctuates, so stopping at the first increase is
-# premature"*. Metric: test accuracy of the epoch restored with `patience` (default 4) minus that
-# of the epoch restored with patience 1, per seed, in accuracy points (both epochs are chosen on
-# validation data only); positive supports the claim; smallest effect worth having: 0.5 points.
+# histories without retraining: `early_stopping_epoch(val_losses, patience, min_delta)`. The
+# weights of every epoch were kept, so the restored epoch's model can be scored on the test set.
 
 
 # %%
+SCORES: dict[tuple, dict] = {}
+for regime, rs in RUNS.items():  # the test results already measured
+    for s, r in rs.items():
+        SCORES[regime, s, len(r["history"])] = r["last"]
+        SCORES[regime, s, r["history"].best_epoch] = r["best"]
+
+
+def scored(regime: str, s: int, epoch: int) -> dict:
+    """Test loss and accuracy of seed s's model as it was after ``epoch`` (cached)."""
+    if (regime, s, epoch) not in SCORES:
+        net = new_net(s)
+        net.load_state_dict(RUNS[regime][s]["states"][epoch])
+        SCORES[regime, s, epoch] = cu.evaluate(net, test)
+    return SCORES[regime, s, epoch]
+
+
 def test_acc_at(s: int, epoch: int) -> float:
-    """Test accuracy of seed s's model as it was after ``epoch``."""
-    net = new_net(s)
-    net.load_state_dict(runs[s]["states"][epoch])
-    return cu.evaluate(net, test)["acc"]
+    """Test accuracy of seed s's model (clean-labels overfitting regime) after ``epoch``."""
+    return scored(CLEAN, s, epoch)["acc"]
 
 
 stops = {
-    s: {p: early_stopping_epoch(r["history"]["val_loss"], p, min_delta) for p in (1, patience)}
-    for s, r in runs.items()
+    regime: {
+        s: early_stopping_epoch(r["history"]["val_loss"], patience, min_delta)
+        for s, r in rs.items()
+    }
+    for regime, rs in RUNS.items()
 }
-eager = [
-    100 * (test_acc_at(s, st[patience][1]) - test_acc_at(s, st[1][1])) for s, st in stops.items()
-]
+stopped_early = {
+    regime: sum(stop < REGIMES[regime]["epochs"] for stop, _ in st.values())
+    for regime, st in stops.items()
+}
+cu.table(
+    [
+        {
+            "regime": regime,
+            "seed": s,
+            "stops after epoch": stop,
+            "restores epoch": restored,
+            "of epochs": REGIMES[regime]["epochs"],
+            "test acc, restored": scored(regime, s, restored)["acc"],
+            "test acc, last epoch": RUNS[regime][s]["last"]["acc"],
+        }
+        for regime, st in stops.items()
+        for s, (stop, restored) in st.items()
+    ]
+)
+for regime, n in stopped_early.items():
+    print(f"{regime}: early stopping (patience {patience}) fired in {n} of {seeds} run(s)")
+
+# %% [markdown]
+# ### Does early stopping help? In which regime?
+# Metric: per seed, the test accuracy of the weights early stopping restores (patience
+# `patience`, `min_delta`, replayed on the validation losses) minus the test accuracy of the
+# model at the end of the full budget, in accuracy points; positive supports the claim; smallest
+# effect worth having: the course's half point (`cu.MIN_EFFECTS["accuracy points"]`). The first
+# claim is the general one, "early stopping improves accuracy", stated for every regime and
+# decided with the factor `regime` named (*depends* when the effect is significant with opposite
+# signs in different regimes); a regime where the restored epoch is the last one in every seed is
+# left out, with that reason, because there the two arms are the same model. The next two ask
+# about the regimes early stopping is made for, one at a time: memorizing noisy labels, and
+# overfitting clean ones. The last scores what early stopping actually monitors, the held-out
+# **loss** (test cross-entropy in nats, `cu.MIN_EFFECTS["nats"]`), in the clean-labels regime.
+
+
+# %%
+def early_vs_last(regime: str, key: str = "acc", better: str = "higher"):
+    """Per seed: the restored epoch's test ``key`` against the last epoch's (paired)."""
+    last = REGIMES[regime]["epochs"]
+    return cu.paired(
+        [scored(regime, s, restored)[key] for s, (_, restored) in stops[regime].items()],
+        [scored(regime, s, last)[key] for s in stops[regime]],
+        better=better,
+        names=(f"early-stopped, {regime}", f"last epoch, {regime}"),
+        scale=100.0 if key == "acc" else 1.0,
+    )
+
+
+def fired_in(regime: str) -> str:
+    """How many of the regime's runs early stopping ended before the budget."""
+    return f"stopped early in {stopped_early[regime]} of {len(seed_list)} runs"
+
+
+levels = {regime: early_vs_last(regime) for regime in RUNS}
+loss_levels = {regime: early_vs_last(regime, "loss", better="lower") for regime in RUNS}
+unchanged = {
+    regime: "the restored epoch is the last epoch in every seed: both arms are the same model"
+    for regime, d in levels.items()
+    if len(d) > 1 and not any(d)
+}
+fired = "; ".join(f"{regime}: {n} of {len(seed_list)}" for regime, n in stopped_early.items())
+verdicts: dict[str, str] = {}
+verdicts["across"] = res.across(
+    "Early stopping improves test accuracy, whatever the regime",
+    levels,
+    factor="regime",
+    target="every",
+    exclude=unchanged,
+    unit="accuracy points",
+    detail=f"patience {patience}, min_delta {min_delta:g}; runs stopped early: {fired}",
+)
+verdicts[NOISY] = res.compare(
+    "Early stopping improves held-out accuracy when the model memorizes noisy labels",
+    levels[NOISY],
+    unit="accuracy points",
+    detail=f"{train_size} images (60:40), label_noise {label_noise:g} on the training labels, "
+    f"{epochs} epochs; chosen on validation, scored on test; {fired_in(NOISY)}",
+)
+verdicts[CLEAN] = res.compare(
+    "Early stopping improves held-out accuracy when the model overfits clean labels",
+    levels[CLEAN],
+    unit="accuracy points",
+    detail=f"{train_size} images (60:40), {epochs} epochs; chosen on validation, scored on test; "
+    f"{fired_in(CLEAN)}",
+)
+verdicts["loss"] = res.compare(
+    "Early stopping lowers the held-out loss when the model overfits clean labels",
+    loss_levels[CLEAN],
+    unit="nats",
+    detail="test cross-entropy, last epoch minus early-stopped",
+)
+
+# %% [markdown]
+# **Reading the results.** The regimes differ in what there is to stop. With a short budget the
+# validation loss is usually still falling when training ends, so early stopping has nothing to
+# save: at best it restores the last epoch, and when noise makes an earlier epoch look best it
+# gives up training the model still needed. In both overfitting regimes the validation loss
+# turns up, and early stopping restores an epoch from before that; this is what it is made for
+# (Prechelt, 1998). What it buys there depends on what the late epochs memorize:
+# - with **noisy labels**, the late epochs fit labels that are *wrong*, and every wrong label the
+#   network learns to reproduce pulls its predictions on similar test images towards a wrong
+#   class: memorization costs accuracy, and stopping before it should recover accuracy
+#   (Arpit et al., 2017; Li et al., 2020);
+# - with **clean labels**, the late epochs fit the last few hard (or mislabelled) training images.
+#   Early stopping picks the epoch of lowest validation *loss*, and an overfitting model's loss
+#   grows mostly through over-confident mistakes (notebook 02), which raise the loss long before
+#   they flip predictions: the early-stopped model can have a much lower loss and no better
+#   accuracy, or even a worse one, since the late epochs may still learn something useful from
+#   correct labels (Zhang et al., 2017, found that networks fit clean training sets perfectly and
+#   still generalize).
+#
+# The effects and verdicts of this run, regime by regime (accuracy: early-stopped minus last
+# epoch; loss: last epoch minus early-stopped, so positive always favours early stopping):
 
 # %%
 cu.table(
     [
         {
-            "seed": s,
-            "patience 1: stop, restore": st[1],
-            f"patience {patience}: stop, restore": st[patience],
+            "regime": regime,
+            "test accuracy (points)": cu.format_effect(levels[regime]),
+            "test loss (nats)": cu.format_effect(loss_levels[regime]),
+            "runs stopped early": f"{stopped_early[regime]} of {len(seed_list)}",
+            "accuracy verdict": verdicts.get(regime, "(only in the first claim)"),
         }
-        for s, st in stops.items()
+        for regime in RUNS
+    ]
+)
+print(f"early stopping improves test accuracy, whatever the regime: {verdicts['across']}")
+print(f"it lowers the held-out loss in the clean-labels regime: {verdicts['loss']}")
+
+# %% [markdown]
+# **Claim from the notes:** *"validation loss fluctuates, so stopping at the first increase is
+# premature"*. Metric: in the clean-labels overfitting regime, test accuracy of the epoch
+# restored with `patience` (default 4) minus that of the epoch restored with patience 1, per seed,
+# in accuracy points (both epochs are chosen on validation data only); positive supports the
+# claim; smallest effect worth having: half a point.
+
+# %%
+eager_stops = {
+    s: early_stopping_epoch(r["history"]["val_loss"], 1, min_delta) for s, r in runs.items()
+}
+eager = cu.paired(
+    [test_acc_at(s, stops[CLEAN][s][1]) for s in runs],
+    [test_acc_at(s, eager_stops[s][1]) for s in runs],
+    names=(f"patience {patience}", "patience 1"),
+    scale=100,
+)
+cu.table(
+    [
+        {
+            "seed": s,
+            "patience 1: stop, restore": eager_stops[s],
+            f"patience {patience}: stop, restore": stops[CLEAN][s],
+        }
+        for s in runs
     ]
 )
 res.compare(
     "Validation loss fluctuates, so stopping at the first increase is premature",
     eager,
-    0.5,
     unit="accuracy points",
-    detail=f"patience {patience} vs 1, epochs restored by replaying the validation losses",
+    detail=f"{CLEAN}; patience {patience} vs 1, epochs restored by replaying the validation losses",
 )
-stop_epoch, es_best_epoch = stops[cfg.seed][patience]
-for name, value in {"stop_epoch": stop_epoch, "epochs_saved": epochs - stop_epoch}.items():
-    res.metric(name, value)
+stop_epoch, es_best_epoch = stops[CLEAN][cfg.seed]
+res.metric("stop_epoch", stop_epoch)
+res.metric("epochs_saved", epochs - stop_epoch)
+for regime in RUNS:
+    res.metric(f"stopped_early_{slug(regime)}", stopped_early[regime])
+    res.metric(f"test_acc_last_{slug(regime)}", float(np.mean(levels[regime].baseline) / 100))
+    res.metric(
+        f"test_acc_early_stopped_{slug(regime)}", float(np.mean(levels[regime].treatment) / 100)
+    )
 
 # %% [markdown]
 # Now the real thing: the same model, seed and data, trained with the `EarlyStopping` callback.
@@ -321,17 +624,10 @@ for name, value in {"stop_epoch": stop_epoch, "epochs_saved": epochs - stop_epoc
 
 # %%
 # NBVAL_CHECK_OUTPUT
-train_x, train_y, val_x, val_y = split(cfg.seed)
 stopper = cu.EarlyStopping(patience=patience, min_delta=min_delta, restore_best=True)
 net_es = new_net(cfg.seed)
 history_es = cu.fit(
-    net_es,
-    ds.loader(train_x, train_y, batch_size, shuffle=True, seed=cfg.seed, device=cfg.device),
-    ds.loader(val_x, val_y, 1024, device=cfg.device),
-    epochs=epochs,
-    lr=lr,
-    callbacks=[stopper],
-    progress=False,
+    net_es, *loaders(cfg.seed), epochs=epochs, lr=lr, callbacks=[stopper], progress=False
 )
 same = len(history_es) == stop_epoch and history_es.best_epoch == es_best_epoch
 print("EarlyStopping stops and restores exactly where the replay said:", same)
@@ -344,13 +640,108 @@ print(
 )
 
 # %% [markdown]
+# ## Why early stopping regularizes: approximately L2 on a quadratic
+# Goodfellow et al. (2016, section 7.8) make the link precise near a minimum $w^*$ of the loss,
+# where it is approximately quadratic, $\hat J(w) = J(w^*) + \tfrac12 (w-w^*)^\top H (w-w^*)$ with
+# $H = Q\Lambda Q^\top$ (eigenvalues $\lambda_i$: the curvature along each direction). Gradient
+# descent with step $\varepsilon$ from $w_0 = 0$ reaches, after $\tau$ steps,
+# $$Q^\top w_\tau = \left[I - (I - \varepsilon\Lambda)^\tau\right] Q^\top w^* ,$$
+# while the minimum of the loss plus an L2 penalty $\tfrac\alpha2\lVert w\rVert^2$ is
+# $$Q^\top \tilde w = \left[I - (\Lambda + \alpha I)^{-1}\alpha\right] Q^\top w^*
+# = \Lambda(\Lambda + \alpha I)^{-1} Q^\top w^* .$$
+# The two agree when $(I - \varepsilon\Lambda)^\tau = (\Lambda + \alpha I)^{-1}\alpha$, which for
+# small $\varepsilon\lambda_i$ and $\lambda_i/\alpha$ holds approximately with
+# $\tau \approx 1/(\varepsilon\alpha)$: **training for $\tau$ steps acts like weight decay with
+# $\alpha \approx 1/(\varepsilon\tau)$**. In both, the directions of high curvature (where the data
+# pin the weights down) are fitted almost fully, and those of low curvature stay near 0. Early
+# stopping chooses its "$\alpha$" by watching the validation loss during one run, where weight
+# decay needs one run per value. The fraction of $w^*$ fitted along three directions, for
+# $\varepsilon = 0.1$ and $\tau = 50$ steps against $\alpha = 1/(\varepsilon\tau) = 0.2$:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+step, steps = 0.1, 50
+alpha = 1 / (step * steps)
+curvatures = np.array([2.0, 0.2, 0.02])
+cu.table(
+    [
+        {
+            "curvature lambda": lam,
+            "gradient descent, tau steps": 1 - (1 - step * lam) ** steps,
+            "L2 minimum, alpha = 1/(eps tau)": lam / (lam + alpha),
+        }
+        for lam in curvatures
+    ],
+    floatfmt=".3f",
+)
+
+# %% [markdown]
+# Both fit the high-curvature direction almost fully and the low-curvature one hardly at all, and
+# where $\lambda/\alpha$ is small the two numbers nearly coincide; in between (here
+# $\lambda = \alpha$) the correspondence is only rough. Real networks are not quadratic and Adam
+# is not plain gradient descent, so this is an analogy with a precise core, not an identity; it
+# is why early stopping and weight decay are often described as doing a similar job.
+#
+# ## Going further: averaging checkpoints (SWA)
+# Instead of keeping *one* epoch's weights, one can average the weights of several: Polyak
+# averaging does it along the whole trajectory, and **stochastic weight averaging** (SWA,
+# Izmailov et al., 2018) averages the weights visited late in training (with a constant or
+# cyclic learning rate), then recomputes the batch-norm statistics for the averaged weights with
+# one pass over the training data. Izmailov et al. report that the average lands in a wider,
+# flatter region of the loss and generalizes better than the last point. We kept every epoch's
+# weights, so a small example costs no training: average the epochs from 75% of the budget on
+# (a choice fixed before looking at any result), recompute BN's statistics
+# (`torch.optim.swa_utils.update_bn`), and score the average on the test set, in the two
+# overfitting regimes. These are means of one run, shown next to the last epoch and the
+# early-stopped weights; no claim is decided on them.
+
+
+# %%
+def averaged_weights(s: int, regime: str, first: int) -> torch.nn.Module:
+    """Seed s's model with the mean of its weights from epoch ``first`` to the last, BN refit."""
+    states = RUNS[regime][s]["states"]
+    kept = [states[e] for e in range(first, REGIMES[regime]["epochs"] + 1)]
+    mean = {
+        k: torch.stack([st[k].float() for st in kept]).mean(0).to(kept[-1][k].dtype)
+        for k in kept[-1]
+    }
+    net = new_net(s)
+    net.load_state_dict(mean)
+    train, _ = loaders(s, regime)
+    torch.optim.swa_utils.update_bn(train, net)  # BN statistics of the averaged weights
+    return net
+
+
+swa_start = max(1, math.ceil(0.75 * epochs))
+swa_acc = {
+    regime: [cu.evaluate(averaged_weights(s, regime, swa_start), test)["acc"] for s in seed_list]
+    for regime in (CLEAN, NOISY)
+}
+cu.table(
+    [
+        {
+            "regime": regime,
+            "last epoch": np.mean(levels[regime].baseline) / 100,
+            "early-stopped": np.mean(levels[regime].treatment) / 100,
+            f"average of epochs {swa_start}-{epochs}": np.mean(swa_acc[regime]),
+        }
+        for regime in swa_acc
+    ],
+    floatfmt=".4f",
+)
+print("mean test accuracy over seeds")
+for regime, accs in swa_acc.items():
+    res.metric(f"test_acc_averaged_{slug(regime)}", float(np.mean(accs)))
+
+# %% [markdown]
 # ## Resumable checkpoints
 # A best-weights file is enough to *use* the model. To *continue training* after an interruption
 # (a crash, a time limit on a shared GPU), the checkpoint must hold everything the next step
 # depends on: the weights, the **optimizer's state** (Adam's running moments $m_t, v_t$ and step
-# count $t$: without them the next steps use fresh moments and a fresh bias correction), the
-# **scheduler's state** (where the learning-rate schedule is), and the **random-number
-# generators** (dropout masks, the shuffling order and the augmentation of the next batches).
+# count $t$, Kingma & Ba 2015: without them the next steps use fresh moments and a fresh bias
+# correction), the **scheduler's state** (where the learning-rate schedule is), and the
+# **random-number generators** (dropout masks, the shuffling order and the augmentation of the
+# next batches).
 # Written atomically, loaded with `weights_only=True` (tensors and plain containers only: a
 # checkpoint from someone else cannot run code on your machine).
 
@@ -395,6 +786,9 @@ def load_training_state(path: Path, net, optimizer, scheduler, batches) -> int:
 
 
 # %%
+train_x, train_y, _, _ = split(cfg.seed)  # the resumption test's data (clean labels)
+
+
 def fresh_run(s: int) -> tuple:
     """Model, optimizer, scheduler and batches of the resumption test, built from seed s."""
     torch.manual_seed(s)
@@ -455,13 +849,15 @@ print(f"largest batch-loss difference after a weights-only resume: {weights_gap:
 # instead; Goodfellow et al. describe both and say there is no good way of knowing which is
 # better. We test the epoch version as a claim: *retraining on train + validation for the chosen
 # number of epochs beats the early-stopped checkpoint*.
-# Metric: test accuracy difference per seed, in points; smallest effect worth having: 0.5.
+# Measured in the clean-labels overfitting regime (the source's setting, where the chosen epoch
+# is early). Metric: test accuracy difference per seed, in points; smallest effect worth having:
+# half a point.
 
 
 # %%
 def retrain_all(s: int) -> float:
     """Seed s: train on training + validation images for the epoch chosen on validation."""
-    train_x, train_y, val_x, val_y = split(s)
+    train_x, train_y, val_x, val_y = split(s, CLEAN)
     all_x, all_y = torch.cat([train_x, val_x]), torch.cat([train_y, val_y])
     batches = ds.loader(all_x, all_y, batch_size, shuffle=True, seed=s, device=cfg.device)
     net = new_net(s)
@@ -470,15 +866,19 @@ def retrain_all(s: int) -> float:
 
 
 retrained = {s: retrain_all(s) for s in runs}
-gains = [100 * (retrained[s] - runs[s]["best"]["acc"]) for s in runs]
+gains = cu.paired(
+    list(retrained.values()),
+    [runs[s]["best"]["acc"] for s in runs],
+    names=("retrained on train + validation", "best-validation-loss checkpoint"),
+    scale=100,
+)
 res.metric("retrained_test_acc", float(np.mean(list(retrained.values()))))
 res.compare(
     "Retraining on training + validation data for the chosen epoch count beats the "
     "early-stopped checkpoint",
     gains,
-    0.5,
     unit="accuracy points",
-    detail=f"{train_size} instead of {len(train_y)} training images",
+    detail=f"{CLEAN}: {train_size} instead of {len(split(cfg.seed)[1])} training images",
 )
 print(
     f"mean test accuracy: retrained {np.mean(list(retrained.values())):.4f}, "
@@ -641,15 +1041,23 @@ check_patience(solution_smallest_patience)
 # %% [markdown]
 # ## Summary
 # - Keep the best weights, not the last: a checkpoint written atomically when the validation loss
-#   improves, loaded with `weights_only=True`; the epoch is chosen on validation data only. The
-#   claims above say, over paired seeds, how much that bought here compared with the source.
+#   improves, loaded with `weights_only=True`; the epoch is chosen on validation data only and
+#   scored on the test set. The claims above say, over paired seeds, how much that bought here
+#   compared with the source.
+# - Early stopping is a regularizer: it can only help where the model overfits, and what it buys
+#   depends on what the late epochs memorize. It was measured while the model memorized noisy
+#   labels, while it overfit clean ones, and with a short budget, on accuracy and on loss; the
+#   verdicts name the regime, and the table after them puts the three side by side.
+# - On a quadratic, stopping after $\tau$ steps of gradient descent with step $\varepsilon$ acts
+#   like L2 regularization with $\alpha \approx 1/(\varepsilon\tau)$ (Goodfellow et al., 2016).
 # - `patience` protects against noisy validation curves; `min_delta` against tiny improvements.
 #   The stopping rule only needs the recorded validation losses, so you can tune it without
 #   retraining.
 # - To *resume* training, save the optimizer, the scheduler and the random-number state with the
 #   weights; the exact check above compares every batch loss of a resumed run with an
 #   uninterrupted one, and of a run resumed from the weights alone.
-# - After choosing the epoch, the validation images can go back into training.
+# - After choosing the epoch, the validation images can go back into training. Averaging the
+#   weights of late epochs (SWA) is another way to use more than one checkpoint.
 # - A checkpoint rule must update its threshold; otherwise it silently keeps the last epoch.
 #
 # ## References
@@ -660,6 +1068,15 @@ check_patience(solution_smallest_patience)
 # - He, K., Zhang, X., Ren, S. & Sun, J. (2016). Deep residual learning for image recognition.
 #   *CVPR 2016* (the ResNet-18 of the source's experiment).
 # - Kingma, D. P. & Ba, J. (2015). Adam: a method for stochastic optimization. *ICLR 2015*.
+# - Arpit, D., Jastrzębski, S., Ballas, N., Krueger, D., Bengio, E., Kanwal, M. S., Maharaj, T.,
+#   Fischer, A., Courville, A., Bengio, Y. & Lacoste-Julien, S. (2017). A closer look at
+#   memorization in deep networks. *ICML 2017*.
+# - Li, M., Soltanolkotabi, M. & Oymak, S. (2020). Gradient descent with early stopping is
+#   provably robust to label noise for overparameterized neural networks. *AISTATS 2020*.
+# - Izmailov, P., Podoprikhin, D., Garipov, T., Vetrov, D. & Wilson, A. G. (2018). Averaging
+#   weights leads to wider optima and better generalization. *UAI 2018*.
+# - Zhang, C., Bengio, S., Hardt, M., Recht, B. & Vinyals, O. (2017). Understanding deep learning
+#   requires rethinking generalization. *ICLR 2017*.
 
 # %%
 res.metric("epochs", epochs)

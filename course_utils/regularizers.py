@@ -40,12 +40,20 @@ def _check_classes(num_classes: int) -> int:
 
 
 # ---------------------------------------------------------------- DisturbLabel
+def _check_alpha(alpha: float) -> float:
+    """DisturbLabel's noise rate is a fraction in [0, 1]. The source notes write it in percent
+    (alpha = 30 for 30 %), so a number in (1, 100] is refused with that translation."""
+    percent = isinstance(alpha, (int, float)) and not isinstance(alpha, bool) and 1 < alpha <= 100
+    hint = "The notes write this rate in percent: their alpha = 30 (30 %) is alpha = 0.3 here"
+    return check_number("alpha", alpha, low=0, high=1, hint=hint if percent else "")
+
+
 def disturb_label_probs(alpha: float, num_classes: int) -> tuple[float, float]:
     """``(p_keep, p_other)``: probability of keeping the true class and of each other class.
 
     Taught in notebook 06.
     """
-    check_fraction("alpha", alpha)
+    _check_alpha(alpha)
     _check_classes(num_classes)
     return 1 - alpha * (num_classes - 1) / num_classes, alpha / num_classes
 
@@ -66,7 +74,7 @@ class DisturbLabel:
         generator: torch.Generator | None = None,
         seed: int = 0,
     ) -> None:
-        check_fraction("alpha", alpha)
+        _check_alpha(alpha)
         self.alpha, self.num_classes = float(alpha), _check_classes(num_classes)
         self.generator = _generator(generator, seed)
 

@@ -91,6 +91,7 @@ for bad in ({"epochs": 0}, {"epochs": 2.5}, {"profile": "fast", "epochs": None})
 # `python -m course_utils run 00 -p epochs 0` is refused before a kernel even starts.
 #
 # ## Tensors live on a device
+# The course is written in PyTorch (Paszke et al., 2019), whose central object is the tensor.
 # Every tensor has a `.device`. `.to(device)` returns a copy on another device (or the same tensor
 # when it is already there). Operations need all their inputs on one device.
 
@@ -831,8 +832,12 @@ check_he(solution_he_std)
 # - The training loop is five lines per batch (forward, loss, zero_grad, backward, step); `cu.fit`
 #   is that loop with a history, and the exact check above compares their weights.
 # - Start well: He initialization for ReLU networks, a first loss near $\ln C$, a model that can
-#   overfit one batch, updates of about $10^{-3}$ of the weights per step (CS231n's rule of
-#   thumb), gradient clipping against spikes.
+#   overfit one batch, a sensible update/weight ratio, gradient clipping against spikes. CS231n's
+#   rule of thumb of about $10^{-3}$ was stated for SGD, where the step is `lr` times the gradient.
+#   Adam's step is about `lr` per weight whatever the gradient's size, so for Adam the ratio is
+#   about `lr` divided by the typical size of a weight: read the table above for what Adam's
+#   healthy `lr` $= 10^{-3}$ gives on this network, several times the SGD rule's $10^{-3}$
+#   because the small CNN's typical weight is well below 1.
 # - Claims get measured with repeats and a declared smallest effect: the GPU row, `no_grad`'s
 #   savings and the input pipeline's ratio above are measurements on *this* machine.
 #

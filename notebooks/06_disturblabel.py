@@ -12,8 +12,8 @@
 # Dropout (Srivastava et al., 2014) adds noise to the *units* of a network; **DisturbLabel**
 # (Xie et al., CVPR 2016) adds it to the *loss*: on every mini-batch a fraction of the training
 # labels is replaced by labels drawn at random. The network can no longer fit every training label
-# exactly, which is meant to stop it from memorising the training set. **DisturbValue** does the
-# same for regression targets.
+# exactly, which is meant to stop it from memorising the training set. **DisturbValue** (Kim et
+# al., 2021) does the same for regression targets.
 #
 # **You will learn to**
 # - write the DisturbLabel sampler as two vectorised tensor operations and check its statistics
@@ -452,7 +452,8 @@ print(
 # %% [markdown]
 # ## 4. DisturbValue: noise on regression targets
 #
-# For regression, DisturbValue adds Gaussian noise $\varepsilon \sim \mathcal N(0, \sigma^2)$ to a
+# For regression, DisturbValue (Kim et al., 2021, who propose it next to a confidence-directed
+# variant of DisturbLabel) adds Gaussian noise $\varepsilon \sim \mathcal N(0, \sigma^2)$ to a
 # random fraction of the targets of each batch (`value_fraction`, $\sigma$ = `value_noise` in
 # units of the target's standard deviation). We try it on scikit-learn's **diabetes** data (442
 # patients, 10 measurements, a disease-progression score; it ships with scikit-learn, no
@@ -653,6 +654,8 @@ cu.exercises.check_close(
 #   Inception Architecture for Computer Vision*. CVPR 2016 (label smoothing).
 # - Srivastava, N., Hinton, G., Krizhevsky, A., Sutskever, I., Salakhutdinov, R. (2014).
 #   *Dropout: A Simple Way to Prevent Neural Networks from Overfitting*. JMLR 15.
+# - Kim, Y., Lukashonak, H., Tarepakdee, P., Zavalich, K., Arif, M. u. I. (2021). *Disturbing
+#   Target Values for Neural Network Regularization*. arXiv:2110.05003 (DisturbValue).
 
 # %%
 res.metric("alpha", alpha)

@@ -426,6 +426,20 @@ axes[0].legend(fontsize=8)
 plt.show()
 
 # %% [markdown]
+# **Three learning rates, one picture.** Three numbers of this notebook are easy to confuse: the
+# range test's suggestion (printed in section 3: a tenth of the rate at the lowest smoothed loss),
+# `lr` (the top of every grid above, 0.1 by default), and the rate validation picked for each
+# schedule (`lr` times the knob marked `<-` in the table; for the constant rate in the committed
+# run, 0.25 x 0.1 = 0.025). They answer different questions. The range test, one short run from
+# fresh weights, finds where training stops being stable; its "a tenth of the minimum" rule is
+# deliberately cautious, so the useful range runs from about the suggestion up to the rate at the
+# lowest loss, and the grids above (`lr` x 0.25 to 1) lie inside it in the committed run. Within
+# that range validation decides, per schedule: a constant rate must stay small enough for the last
+# epochs, where small steps settle into a minimum, while a schedule that decays can start higher
+# because it ends low. So where, as in the committed table, the constant rate's pick is the
+# smallest of the grid and cosine's and one-cycle's picks are larger, that is the expected
+# pattern, and the range test did its job: it located the range, not the best value.
+#
 # ## 5. The claims
 # ### "Adjusting the learning rate during training beats keeping it constant"
 # The schedule: cosine annealing (declared in advance: it has no decay points to choose), against
@@ -550,6 +564,19 @@ _ = res.compare(
 # budget or gamma can change the ranking, which is itself the point of "the decay points are hard
 # to choose". Every decaying schedule lowers the noise of the last epochs (small steps settle into
 # a minimum); whether that buys test accuracy, and how much, is what the claims measured.
+#
+# **What budget would decide the inconclusive claims?** An inconclusive verdict above prints
+# "about N seeds would decide it" (or "not decidable at this budget" past 50): the number of
+# paired seeds at which the measured mean and spread, if they held, would put the interval on one
+# side of the min effect. Where N is small (under 10 for the StepLR and the cosine / one-cycle
+# claims in the committed run), the recipe is more seeds of the *same* experiment: `-p seeds 10`,
+# or two cpu runs at `-p seed 0` and `-p seed 5` pooled with `python -m course_utils ledger --pool`
+# (README, "More seeds than one machine has time for"). Where N is in the hundreds (the
+# ExponentialLR claim in the committed run, whose worst gamma's mean sits just below the min
+# effect), more seeds would at best show that the effect is smaller than worth having; the more
+# informative change there is a longer training budget (`-p epochs 30`): a rate halved every
+# epoch is near zero after ten, so stalling has more epochs in which to show, and the constant
+# rate more epochs in which to pull ahead.
 #
 # ## 6. Exercises
 # **Exercise 1.** Write the learning rate StepLR gives in epoch `epoch` (1-based, as in

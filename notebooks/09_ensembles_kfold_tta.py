@@ -23,14 +23,16 @@
 #   small k wastes training data, large k multiplies training time;
 # - apply **test-time augmentation** (TTA) and test whether it helps with the augmentations the
 #   model was trained with and hurts with one it never saw;
-# - put a price on all of it: accuracy gained per extra second of training and inference.
+# - put a price on all of it: accuracy gained per extra second of training and inference, and see
+#   what averaging does to the probabilities (NLL, ECE); know the cheap ensembles (snapshots, SWA)
+#   and distillation.
 #
 # **Prerequisites:** notebooks 02 (validation split), 03 (augmentation) and 04 (the small CNN).
 #
-# **Run time** on a 2-core Xeon with AMX bfloat16 (measured): `smoke` ≈ 9 s, `cpu` ≈ 1.5 min
-# on a quiet day and 3 min on a day it ran 2x slower (an AVX2-only laptop: not yet
-# measured);
-# `gpu` (an estimate) a few minutes.
+# **Run time** measured on a 2-core AMD EPYC (AVX-512 with bfloat16, no AMX), quiet:
+# `smoke` ≈ 14 s, `cpu` ≈ 2.6 min; with AVX2 only (simulated: `ATEN_CPU_CAPABILITY=avx2
+# ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2`): `cpu` ≈ 2.8 min. `gpu` (an estimate)
+# a few minutes.
 
 # %% tags=["parameters"]
 profile: str = "auto"  # smoke | cpu | gpu | auto ($COURSE_PROFILE, else gpu with CUDA, else cpu)
@@ -103,10 +105,19 @@ started = time.perf_counter()
 #
 # ## 1. Why ensembles work
 # Suppose $M$ classifiers each err with probability $p < 1/2$, **independently** of each other.
-# A majority vote (odd $M$) errs only when more than half of them err at once:
-# $$P(\text{vote wrong}) = \sum_{j > M/2} \binom{M}{j} p^{j} (1-p)^{M-j},$$
-# which shrinks quickly with $M$ (exercise 2 computes it). Real networks trained on the same data
-# are far from independent: they fail on the same hard images. An ensemble therefore helps only as
+# With an odd $M$, a vote can only be wrong when more than half of the members err at once, so
+# $$P(\text{vote wrong}) \le \sum_{j > M/2} \binom{M}{j} p^{j} (1-p)^{M-j},$$
+# which shrinks quickly with $M$ (exercise 2 computes it). With **two** classes this is an
+# equality: every wrong member votes for the same wrong class. This is the **Condorcet jury
+# theorem** (Condorcet, 1785): a majority of independent voters who are each right more often than
+# not is right more often than any one of them, and almost surely right as $M$ grows. With ten
+# classes the sum is only an *upper bound*: the wrong votes split over nine classes, so the
+# plurality (the class with the most votes) can still be right when most members err. Real
+# networks trained on the same data are far from independent: they fail on the same hard images.
+# One way to see it: two independent members, each wrong with probability $p$, disagree at least
+# whenever exactly one of them errs, so their disagreement rate is at least $2p(1-p)$ (more, since
+# two wrong members may also pick different wrong classes). Members that disagree *less* than
+# $2p(1-p)$ cannot be independent: their mistakes coincide. An ensemble therefore helps only as
 # much as its members *disagree*, which is why the notes insist on combining *different* models:
 # "different models catch different features". We make the members differ in two ways: by seed
 # (initial weights and batch order: the recipe of deep ensembles, Lakshminarayanan et al., 2017,
@@ -233,27 +244,32 @@ print("pairwise disagreement rate of the first seed's members")
 # If diversity is what an ensemble feeds on, pairs that disagree more should gain more, unless one
 # member is much weaker than the other (then the vote mostly imports the weaker member's mistakes).
 # For every pair of members of every seed: the pair's soft-vote accuracy minus the better member's,
-# against their disagreement.
+# against their disagreement. As a yardstick, the least disagreement two *independent* members
+# with the same error rates $p_i, p_j$ would show: $p_i(1-p_j) + p_j(1-p_i)$, the chance that
+# exactly one of them errs ($2p(1-p)$ when $p_i = p_j$).
 
 # %%
 pairs = []  # one row per pair of members of a seed
 for s in seed_list:
     labels, probs = member_labels(s), member_probs(s)
     for i, j in itertools.combinations(range(members), 2):
-        better = max(accuracy(labels[i], test_y), accuracy(labels[j], test_y))
-        gain = accuracy(ensembles.soft_vote(probs[[i, j]]), test_y) - better
+        acc_i, acc_j = accuracy(labels[i], test_y), accuracy(labels[j], test_y)
+        gain = accuracy(ensembles.soft_vote(probs[[i, j]]), test_y) - max(acc_i, acc_j)
         mixed = member_runs[s][i]["model"] != member_runs[s][j]["model"]
         disagreement = (labels[i] != labels[j]).float().mean().item()
-        pairs.append(dict(disagreement=disagreement, gain=gain, mixed=mixed))
+        floor = (1 - acc_i) * acc_j + (1 - acc_j) * acc_i  # P(exactly one errs) if independent
+        pairs.append(dict(disagreement=disagreement, gain=gain, mixed=mixed, floor=floor))
 
 # %%
 for mixed in (False, True):
     sel = [p for p in pairs if p["mixed"] == mixed]
     if sel:
         d, g = np.mean([p["disagreement"] for p in sel]), np.mean([p["gain"] for p in sel])
+        floor = np.mean([p["floor"] for p in sel])
         print(
             f"{'CNN + MLP' if mixed else 'same model'} pairs ({len(sel)}): mean disagreement "
-            f"{d:.3f}, mean gain over the better member {100 * g:+.2f} points"
+            f"{d:.3f} (independent members: at least {floor:.3f}), "
+            f"mean gain over the better member {100 * g:+.2f} points"
         )
 
 # %%
@@ -444,13 +460,14 @@ print(f"{len(res.claims)} claims recorded so far")
 # previous ones got wrong.
 #
 # ## 4. Stratified k-fold
-# k-fold cross-validation (Kohavi, 1995) cuts the training data into $k$ folds and trains $k$
-# models, each on $k-1$ folds, with the remaining fold held out; every example is held out exactly
-# once. *Stratified* k-fold keeps each class's share the same in every fold. The $k$ models can be
-# evaluated on their held-out folds (the classic use: an estimate of accuracy), and they can be
-# ensembled on the test set. We always use scikit-learn's `StratifiedKFold`, never a hand-written
-# split. Here are the folds of the first seed's training split, with the class counts of each
-# held-out fold:
+# k-fold cross-validation (introduced by Stone, 1974, and Geisser, 1975; Kohavi, 1995, compared it
+# with the bootstrap and recommended *stratified* ten-fold for choosing models) cuts the training
+# data into $k$ folds and trains $k$ models, each on $k-1$ folds, with the remaining fold held out;
+# every example is held out exactly once. *Stratified* k-fold keeps each class's share the same in
+# every fold. The $k$ models can be evaluated on their held-out folds (the classic use: an estimate
+# of accuracy), and they can be ensembled on the test set. We always use scikit-learn's
+# `StratifiedKFold`, never a hand-written split. Here are the folds of the first seed's training
+# split, with the class counts of each held-out fold:
 
 # %%
 train_y0 = splits[cfg.seed][1]
@@ -540,7 +557,13 @@ print(f"load average while measuring: {os.getloadavg()[0]:.1f} on {cfg.threads} 
 # learns to trust over-fitted members; k-fold provides exactly that: the **out-of-fold**
 # probabilities, where every training example is predicted by the fold model that held it out. We
 # stack a small-CNN and an MLP k-fold ensemble (k = `folds`) and compare with soft voting over the
-# same 2k fold models.
+# same 2k fold models. Note the mismatch this recipe accepts: the stacker is *trained* on
+# out-of-fold probabilities of **single** fold models, but *tested* on the **average** of the $k$
+# fold models' test probabilities (the `mean(0)` below), which are smoother and usually more
+# accurate than any single model's. Its features at test time therefore come from a slightly
+# different distribution than the ones it was fitted on; the usual, mild approximation (the
+# alternative is to feed it each fold model's test probabilities separately and average its
+# $k$ outputs).
 
 
 # %%
@@ -644,7 +667,10 @@ print("TTA transforms:", ", ".join(tta_set))
 # Every method below is computed from the same per-seed models. Training seconds add up over the
 # models a method needs; inference seconds add up over their forward passes on the test set (one
 # per model and per TTA transform). "points per extra s" divides the accuracy gained over one model
-# (member 0, a small CNN) by the seconds spent beyond it.
+# (member 0, a small CNN) by the seconds spent beyond it. Two more columns say how good the
+# predicted *probabilities* are, with notebook 07's measures: the test NLL (mean $-\log p$ of the
+# true class, nats) and the ECE (mean |confidence - accuracy| over 15 equal-width confidence bins,
+# in points).
 
 
 # %%
@@ -666,6 +692,34 @@ def cost(s: int) -> dict:
 
 
 costs = {s: cost(s) for s in seed_list}
+
+
+def method_probs(s: int) -> dict[str, torch.Tensor]:
+    """Per method: the (N, C) test probabilities whose argmax is its prediction, for seed s."""
+    return {
+        "one": member_probs(s, count=1)[0],
+        "ensemble": member_probs(s).mean(0),
+        "kfold": kfold_runs[(s, folds)]["test"].mean(0),
+        "tta": member_probs(s, tta_set, 1)[0],
+        "ensemble_tta": member_probs(s, tta_set).mean(0),
+    }
+
+
+def nll_and_ece(probs: torch.Tensor, y: torch.Tensor, n_bins: int = 15) -> tuple[float, float]:
+    """Test NLL (nats) and ECE (points; ``n_bins`` equal-width confidence bins, as in 07)."""
+    p = probs.cpu().double()
+    nll = -p[torch.arange(len(y)), y].clamp_min(1e-12).log().mean().item()
+    confidence, predicted = p.max(1)
+    bins = (confidence * n_bins).ceil().long().clamp(1, n_bins) - 1
+    sum_conf = torch.bincount(bins, weights=confidence, minlength=n_bins)
+    sum_correct = torch.bincount(bins, weights=(predicted == y).double(), minlength=n_bins)
+    return nll, 100 * ((sum_conf - sum_correct).abs().sum() / len(y)).item()
+
+
+calibration = {
+    s: {key: nll_and_ece(probs, test_y) for key, probs in method_probs(s).items()}
+    for s in seed_list
+}
 METHODS = {"one": "one model", "ensemble": f"soft ensemble of {members}"}
 METHODS.update(kfold=f"{folds}-fold ensemble", tta="one model + TTA")
 METHODS.update(ensemble_tta="ensemble + TTA")
@@ -676,12 +730,15 @@ summary = []
 for key, name in METHODS.items():
     acc, train_s, infer_s = (mean({s: costs[s][key][i] for s in seed_list}) for i in range(3))
     summary.append(dict(key=key, method=name, test_acc=acc, train_s=train_s, inference_s=infer_s))
+    summary[-1]["test_nll"] = mean({s: calibration[s][key][0] for s in seed_list})
+    summary[-1]["ece_points"] = mean({s: calibration[s][key][1] for s in seed_list})
 for row in summary:
     row["total_s"] = row["train_s"] + row["inference_s"]
     row["extra_s"] = row["total_s"] - summary[0]["total_s"]
     row["gain_points"] = 100 * (row["test_acc"] - summary[0]["test_acc"])
     row["points_per_extra_s"] = row["gain_points"] / row["extra_s"] if row["extra_s"] > 0 else None
-columns = "method test_acc train_s inference_s extra_s gain_points points_per_extra_s".split()
+columns = "method test_acc test_nll ece_points train_s inference_s extra_s gain_points".split()
+columns.append("points_per_extra_s")
 cu.table(summary, columns)
 print("means over seeds; points_per_extra_s is None where a method costs no extra time")
 
@@ -720,6 +777,34 @@ print(f"load average while measuring: {os.getloadavg()[0]:.1f} on {cfg.threads} 
 # ensemble of $M$ costs less than $M$ CNNs. TTA costs nothing at training time but multiplies
 # inference, which matters when a model serves many requests. Read "points per extra s" as the
 # exchange rate: spend seconds where they buy the most accuracy.
+#
+# **Ensembles and calibration.** Averaging probabilities also tends to improve them, not only the
+# argmax: where the members disagree, the average spreads its mass over their answers instead of
+# being sure of one, so an ensemble is usually less over-confident than its members. Deep
+# ensembles (Lakshminarayanan et al., 2017) were proposed for exactly this, as a simple way to
+# get predictive uncertainty, and measured lower NLL and better-calibrated confidences than single
+# networks. The `test_nll` and `ece_points` columns above show what happened here (lower is
+# better; no claim is decided on them). The two can disagree. Averaging lowers the confidence
+# wherever members differ; members that were over-confident (large networks trained long, as in
+# that paper) move towards calibration, but members that were already about calibrated (small
+# networks after a few epochs, as here) become *under*-confident, and ECE counts that as
+# miscalibration too, while NLL still rewards the ensemble's extra correct answers and its hedged
+# mistakes. So where the table shows the ensemble's NLL lower but its ECE higher than one
+# model's, the likely reason is under-confidence (a reliability diagram, notebook 07, would show
+# its mean confidence below its accuracy), and temperature scaling on validation data is the
+# cheap fix.
+#
+# **Cheaper ensembles.** Training $M$ networks costs $M$ trainings; three ideas get much of the
+# benefit for about one. *Snapshot ensembles* (Huang et al., 2017) train one network with a cyclic
+# (restarting cosine) learning rate and keep a copy at the end of every cycle, when the rate is
+# low: the copies sit in different minima and vote like independent members. *Stochastic weight
+# averaging* (SWA; Izmailov et al., 2018) averages the *weights* (not the predictions) of the
+# points a run visits late in training at a constant or cyclic rate: one network at the price of
+# one forward pass, whose minimum is flatter and often generalizes better (batch-norm statistics
+# must be recomputed for the averaged weights; `torch.optim.swa_utils` does both). And
+# *knowledge distillation* (Hinton et al., 2015) trains one small student to match the ensemble's
+# averaged soft probabilities, so the ensemble's accuracy is partly kept while inference costs
+# one model again (notebook 07 discussed why a label-smoothed teacher distills worse).
 #
 # ## 7. Try it
 # Everything below is recomputed instantly from the cached predictions of the first seed: how many
@@ -772,10 +857,10 @@ check_equal(
 )
 
 # %% [markdown]
-# **Exercise 2.** Write `majority_error(M, p)`: the probability that a majority vote of $M$
-# **independent** members (odd $M$), each wrong with probability $p$, is wrong (formula in
-# section 1; `math.comb` helps). Then compare with the measured members: why is the real ensemble's
-# gain so much smaller?
+# **Exercise 2.** Write `majority_error(M, p)`: the probability that more than half of $M$
+# **independent** members (odd $M$), each wrong with probability $p$, are wrong (the sum in
+# section 1; `math.comb` helps): the vote's error for two classes, an upper bound on it for more.
+# Then compare with the measured members: why is the real ensemble's gain so much smaller?
 
 
 # %%
@@ -806,8 +891,9 @@ check_close(
     [stats.binom.sf(M // 2, M, p) for M, p in ((5, 0.2), (11, 0.3), (1, 0.1))],
     rtol=1e-9,
 )
-# Independent members would rarely be wrong together; ours make correlated mistakes (compare
-# their disagreement rate with 2p(1-p), the rate for independent members), so the vote fixes few.
+# Independent members would rarely be wrong together. Section 1 prints our members' disagreement
+# next to the least that independent members would show (2p(1-p) for equal error rates p): where
+# it is lower, their mistakes coincide, and the vote can fix only the images where they differ.
 
 # %% [markdown]
 # **Exercise 3 (open).** Re-run with `-p members 8` and with `-p tta vflip`
@@ -825,7 +911,9 @@ check_close(
 #   large k trains more models on more data each: the cost grows like $k - 1$ training sets.
 # - TTA averages predictions over transformed copies: use the augmentations the model was trained
 #   with; a transform it never saw (upside-down clothes) is a distribution shift.
-# - Every one of these costs seconds; the cost table above gives the exchange rate on this machine.
+# - Every one of these costs seconds; the cost table above gives the exchange rate on this machine,
+#   and its NLL and ECE columns show what averaging does to the probabilities. Snapshot ensembles,
+#   SWA and distillation buy part of an ensemble's benefit for about one training or one model.
 #
 # ## References
 # - Breiman, L. (1996). Bagging predictors. *Machine Learning*, 24(2), 123–140.
@@ -838,6 +926,18 @@ check_close(
 #   uncertainty estimation using deep ensembles. *NeurIPS 2017*.
 # - Kohavi, R. (1995). A study of cross-validation and bootstrap for accuracy estimation and model
 #   selection. *IJCAI 1995*.
+# - Stone, M. (1974). Cross-validatory choice and assessment of statistical predictions. *Journal
+#   of the Royal Statistical Society, Series B*, 36(2), 111–147.
+# - Geisser, S. (1975). The predictive sample reuse method with applications. *Journal of the
+#   American Statistical Association*, 70(350), 320–328.
+# - Condorcet, M. J. A. N. de Caritat, marquis de (1785). *Essai sur l'application de l'analyse à
+#   la probabilité des décisions rendues à la pluralité des voix*. Paris, Imprimerie Royale.
+# - Huang, G., Li, Y., Pleiss, G., Liu, Z., Hopcroft, J. E., & Weinberger, K. Q. (2017). Snapshot
+#   ensembles: train 1, get M for free. *ICLR 2017*.
+# - Izmailov, P., Podoprikhin, D., Garipov, T., Vetrov, D., & Wilson, A. G. (2018). Averaging
+#   weights leads to wider optima and better generalization. *UAI 2018*.
+# - Hinton, G., Vinyals, O., & Dean, J. (2015). Distilling the knowledge in a neural network.
+#   *NIPS 2014 Deep Learning Workshop*, arXiv:1503.02531.
 
 # %%
 for row in summary:  # e.g. "ensemble_tta_test_acc", "kfold_train_s", "tta_inference_s"

@@ -76,6 +76,19 @@ def test_disturb_label_refuses_bad_alpha():
     for bad in (-0.1, 1.5, float("nan"), "0.3", True):
         with pytest.raises(ParameterError):
             DisturbLabel(bad, 10)
+
+
+@pytest.mark.parametrize("refuse", [DisturbLabel, disturb_label_probs])
+def test_disturb_label_alpha_in_percent_is_translated(refuse):
+    # the source notes write alpha = 30 for 30 %: the message says that is 0.3 here
+    with pytest.raises(
+        ParameterError, match=r"in percent: their alpha = 30 \(30 %\) is alpha = 0\.3"
+    ):
+        refuse(30, 10)
+    for not_percent in (-0.1, 250, float("inf"), True):  # no percent reading of these
+        with pytest.raises(ParameterError) as refused:
+            refuse(not_percent, 10)
+        assert "percent" not in str(refused.value)
     with pytest.raises(ParameterError, match="num_classes"):
         DisturbLabel(0.3, 1)
     with pytest.raises(ParameterError, match="integer class labels"):

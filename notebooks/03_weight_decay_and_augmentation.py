@@ -9,8 +9,11 @@
 # %% [markdown]
 # # 03 · Weight decay and data augmentation
 #
-# Notebook 02 made a wide network overfit a small training set. This lecture tries the two oldest
-# remedies on exactly that situation and *measures* what they do, on paired seeds.
+# Notebook 02 made a wide network overfit a small training set. This lecture writes the two oldest
+# remedies for overfitting down as code, then *measures* what they do on paired seeds: on a small
+# CNN in a regime made for them (few images, trained until it memorizes them) and in one that is
+# not (more images, a short training budget). Whether a regularizer helps depends on the regime,
+# and the claims below are decided per regime.
 #
 # **You will learn to**
 # - write **L2 regularization** and **decoupled weight decay** as update rules, and check
@@ -20,15 +23,16 @@
 #   learning rate; exclude biases and norm parameters from the decay with parameter groups;
 # - **augment** images with shifted crops and flips, per image with `torchvision.transforms.v2`
 #   and per batch with `cu.Augment`, and check that an augmentation keeps the label;
-# - count how often an augmented image repeats, and test whether weight decay and augmentation
-#   reduce the gap between training and validation accuracy.
+# - count how often an augmented image repeats;
+# - test whether weight decay and augmentation raise **held-out accuracy** where the model
+#   overfits and where it does not, and whether they shrink the train–validation gap.
 #
 # **Prerequisites:** notebook 02 (overfitting, validation split), notebook 01 (Adam).
 #
-# **Run time** on a 2-core Xeon with AMX bfloat16 (measured): `smoke` ≈ 10 s, `cpu` ≈ 35 s
-# on a quiet day and 80 s on a day it ran 2x slower (an AVX2-only laptop: not yet
-# measured);
-# `gpu` (an estimate) ≈ 2 min.
+# **Run time** measured on a 2-core AMD EPYC (AVX-512 with bfloat16, no AMX), quiet: `smoke` ≈ 20 s,
+# `cpu` ≈ 2.2 min (133 s); with AVX2 only (simulated: `ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2
+# MKL_ENABLE_INSTRUCTIONS=AVX2`): `cpu` ≈ 2.5 min (151 s). The committed run took longer because
+# another job shared the machine. `gpu` (an estimate) ≈ 3 min.
 
 # %% tags=["parameters"]
 profile: str = "auto"  # smoke | cpu | gpu | auto ($COURSE_PROFILE, else gpu with CUDA, else cpu)
@@ -37,14 +41,26 @@ seed: int = 0  # seeds python, numpy and torch
 data_dir: str | None = None  # folder with the dataset files; None = offline-first search
 results_path: str | None = None  # JSON file for metrics and tested claims; None = don't save
 seeds: int | None = None  # paired replicates per compared setting; None = profile default
-train_size: int | None = (
-    None  # training images (stratified, small so the model overfits); None = profile default
+tuning_seeds: int | None = (
+    None  # extra seeds (seed+100, ...) that pick the decays; None = profile default
 )
+train_size: int | None = None  # MLP sweep: training images (stratified); None = profile default
 width: int | None = None  # units in each of the MLP's two hidden layers; None = profile default
-epochs: int | None = None  # epochs per training run; None = profile default
+epochs: int | None = None  # MLP sweep: epochs per training run; None = profile default
 lr: float = 1e-3  # learning rate of Adam / AdamW
-batch_size: int = 64  # training mini-batch size
-weight_decay: float = 1e-2  # Adam's L2 strength in the "weight decay reduces the gap" claim
+batch_size: int = 64  # MLP sweep: training mini-batch size
+overfit_size: int | None = (
+    None  # small CNN, overfitting regime: training images; None = profile default
+)
+overfit_epochs: int | None = None  # small CNN, overfitting regime: epochs; None = profile default
+short_size: int | None = (
+    None  # small CNN, short-budget regime: training images; None = profile default
+)
+short_epochs: int | None = None  # small CNN, short-budget regime: epochs; None = profile default
+cnn_batch_size: int = 32  # small CNN: training mini-batch size
+weight_decay: float | None = (
+    None  # small CNN: AdamW decay of the decay arm; None = picked on tuning seeds
+)
 crop_padding: int = 2  # augmentation: zero padding before the random crop = largest shift in pixels
 flip: str = "auto"  # auto (flip only where a mirror image keeps the label: not MNIST) | on | off
 speed_images: int | None = (
@@ -68,12 +84,18 @@ from course_utils.exercises import check_close, check_equal
 cfg = cu.setup(
     globals(),
     seeds=cu.integer(1, 20, smoke=1, cpu=5, gpu=5),
-    train_size=cu.integer(10, 60000, smoke=300, cpu=1000, gpu=2000),
+    tuning_seeds=cu.integer(1, 20, smoke=1, cpu=2, gpu=3),
+    train_size=cu.integer(10, 60000, smoke=300, cpu=300, gpu=2000),
     width=cu.integer(1, 8192, smoke=64, cpu=256, gpu=512),
     epochs=cu.integer(1, 500, smoke=2, cpu=20, gpu=40),
     lr=cu.number(0, 10, low_open=True),
     batch_size=cu.integer(1, 4096),
-    weight_decay=cu.number(0, 100),
+    overfit_size=cu.integer(10, 60000, smoke=100, cpu=200, gpu=200),
+    overfit_epochs=cu.integer(1, 1000, smoke=3, cpu=80, gpu=100),
+    short_size=cu.integer(10, 60000, smoke=200, cpu=2000, gpu=2000),
+    short_epochs=cu.integer(1, 1000, smoke=1, cpu=2, gpu=2),
+    cnn_batch_size=cu.integer(1, 4096),
+    weight_decay=cu.number(0, 100, optional=True),
     crop_padding=cu.integer(0, 16),
     flip=cu.choice("auto", "on", "off"),
     speed_images=cu.integer(256, 60000, smoke=256, cpu=2000, gpu=5000),
@@ -86,6 +108,8 @@ train_x, train_y, val_part_x, val_part_y = cu.train_val_split(
 )
 for name, value, limit in (
     ("train_size", train_size, len(train_y)),
+    ("overfit_size", overfit_size, len(train_y)),
+    ("short_size", short_size, len(train_y)),
     ("crop_padding", crop_padding, min(ds.shape[1:]) // 2),
 ):
     if value > limit:
@@ -102,8 +126,19 @@ res = cu.Results("03_weight_decay_and_augmentation", results_path, cfg.profile)
 # so the gradient gains a pull toward zero: $\nabla \tilde L = g + \lambda w$. Geometrically, the
 # optimum of the penalized loss sits where the pull of the data and the pull toward the origin
 # balance — inside a region around zero, away from the training optimum; a larger $\lambda$ means
-# a smaller region (Krogh & Hertz, 1992). In PyTorch it is the optimizer's `weight_decay`
-# argument (the source notes use `Adam(lr=1e-3, weight_decay=1e-3)`).
+# a smaller region (the constrained-optimization view of Goodfellow, Bengio & Courville, 2016,
+# section 7.2). Krogh & Hertz (1992) showed that such a simple decay can improve generalization.
+# In PyTorch it is the optimizer's `weight_decay` argument (the source notes use
+# `Adam(lr=1e-3, weight_decay=1e-3)`, Adam being Kingma & Ba's 2015 optimizer of notebook 01).
+#
+# **L2 as a prior.** The penalty has a probabilistic reading: if the cross-entropy is the negative
+# log-likelihood of the labels, $-\log p(y \mid x, w)$, and the weights get a Gaussian prior
+# $w \sim \mathcal N(0, \sigma^2 I)$, then $-\log$ of the posterior is the loss plus
+# $\lVert w\rVert^2 / (2\sigma^2)$ plus a constant. Minimizing the L2-penalized loss is therefore
+# the *maximum a posteriori* (MAP) estimate with $\lambda = 1/(N\sigma^2)$ when the loss is the
+# mean over $N$ training examples: a strong decay is a prior that believes in small weights, and
+# with more data ($N$ larger) the same prior matters less (Goodfellow, Bengio & Courville, 2016,
+# section 5.6.1).
 #
 # **The picture**, on a loss simple enough to solve by hand: a quadratic bowl
 # $L(w) = \frac12 (w-w^*)^\top H (w-w^*)$ with its training optimum at $w^*$. The penalized optimum
@@ -312,11 +347,13 @@ for name, p in net.named_parameters():
     )
 
 # %% [markdown]
-# ## 3. The overfitting setup, on paired seeds
+# ## 3. The weight-decay setup, on paired seeds
 #
-# As in notebook 02: a stratified 8:2 split, a small stratified training subset, a wide MLP.
-# For seed $s$ every compared setting gets the same subset, the same initial weights
-# (`torch.manual_seed(s)` right before building the model) and the same batch order. The **gap**
+# As in notebook 02: a stratified 8:2 split, a small stratified training subset, a wide MLP, used
+# in sections 4 and 5 to see what the decay does to the weights (section 7 asks what it does to
+# held-out accuracy, on a CNN and in two regimes). For seed $s$ every compared setting gets the
+# same subset, the same initial weights (`torch.manual_seed(s)` right before building the model)
+# and the same batch order. The **gap**
 # is measured on the *un-augmented* training subset and a validation sample, both in `eval()`
 # mode: gap = training accuracy − validation accuracy.
 
@@ -346,41 +383,35 @@ def grad_rms(opt: torch.optim.Optimizer, p: torch.Tensor) -> torch.Tensor:
 
 
 # %%
-def scores(net: torch.nn.Module, opt: torch.optim.Optimizer, train_eval) -> dict:
-    """Accuracies (un-augmented training subset, validation, test), gap, weight norm, weights."""
-    tr, va, te = (cu.evaluate(net, loader) for loader in (train_eval, val_loader, test_loader))
+def accuracies(net: torch.nn.Module, train_eval, test: bool = True) -> dict:
+    """Accuracy on the un-augmented training subset, on validation and (``test``) on test; the gap."""
+    tr, va = (cu.evaluate(net, loader)["acc"] for loader in (train_eval, val_loader))
+    te = cu.evaluate(net, test_loader)["acc"] if test else float("nan")
+    return {"train_acc": tr, "val_acc": va, "test_acc": te, "gap": tr - va}
+
+
+def scores(net: torch.nn.Module, opt: torch.optim.Optimizer, train_eval, test: bool = True) -> dict:
+    """Accuracies and gap, weight norm, the final weights and Adam's gradient sizes."""
     matrices = [p for p in net.parameters() if p.ndim > 1]
     return {
         "norm": weight_norm(net),
-        "train_acc": tr["acc"],
-        "val_acc": va["acc"],
-        "test_acc": te["acc"],
-        "gap": tr["acc"] - va["acc"],
+        **accuracies(net, train_eval, test),
         "w": torch.cat([p.detach().flatten() for p in matrices]),
         "g": torch.cat([grad_rms(opt, p) for p in matrices]),
     }
 
 
 # %%
-def train_setting(
-    s: int,
-    kind: str = "adam",
-    wd: float = 0.0,
-    augment: cu.Augment | None = None,
-    n_epochs: int = epochs,
-    n: int = train_size,
-    curves: bool = False,
-) -> dict:
-    """Train a fresh MLP on seed ``s``'s subset with one setting; return its scores and weights."""
-    x, y = cu.stratified_subset(train_x, train_y, n, seed=s, name="train_size")
+def train_setting(s: int, kind: str = "adam", wd: float = 0.0, test: bool = True) -> dict:
+    """Train a fresh MLP on seed ``s``'s subset with one optimizer setting; return its scores
+    (``test=False``: no test accuracy, for runs that only choose a setting)."""
+    x, y = cu.stratified_subset(train_x, train_y, train_size, seed=s, name="train_size")
     torch.manual_seed(s)
     net = cu.build_model("mlp", ds.shape, ds.num_classes, hidden=(width, width)).to(cfg.device)
     opt = make_optimizer(kind, net, wd)
-    train = ds.loader(x, y, batch_size, shuffle=True, seed=s, augment=augment, device=cfg.device)
-    history = cu.fit(
-        net, train, val_loader if curves else None, epochs=n_epochs, optimizer=opt, progress=False
-    )
-    return {"history": history, **scores(net, opt, ds.loader(x, y, 2048, device=cfg.device))}
+    train = ds.loader(x, y, batch_size, shuffle=True, seed=s, device=cfg.device)
+    cu.fit(net, train, epochs=epochs, optimizer=opt, progress=False)
+    return scores(net, opt, ds.loader(x, y, 2048, device=cfg.device), test)
 
 
 # %% [markdown]
@@ -463,28 +494,36 @@ fig.tight_layout()
 
 
 # %%
-def shrink_steps(kind: str, grid: tuple) -> dict[str, list[float]]:
+def shrink_steps(kind: str, grid: tuple) -> dict[str, tuple]:
     """Per step of the grid: per-seed percentage by which the weight norm fell."""
     return {
-        f"{a:g}->{b:g}": [
-            100 * (1 - runs[(kind, b, s)]["norm"] / max(runs[(kind, a, s)]["norm"], 1e-12))
-            for s in seed_list
-        ]
+        f"{a:g}->{b:g}": cu.paired(
+            [
+                100 * runs[(kind, b, s)]["norm"] / max(runs[(kind, a, s)]["norm"], 1e-12)
+                for s in seed_list
+            ],
+            [100.0] * len(seed_list),
+            better="lower",
+            names=(f"norm at {b:g}, % of the norm at {a:g}", f"norm at {a:g} (100 %)"),
+        )
         for a, b in zip(grid, grid[1:])
     }
 
 
+WHY_ONE_PERCENT = "why 1 %: cu.MIN_EFFECTS has no unit for a relative weight norm"
 res.compare_steps(
     "Larger weight decay means smaller weights (Adam's L2)",
     shrink_steps("adam", ADAM_GRID),
     1,
     unit="% smaller",
+    detail=WHY_ONE_PERCENT,
 )
 _ = res.compare_steps(
     "Larger weight decay means smaller weights (AdamW)",
     shrink_steps("adamw", ADAMW_GRID),
     1,
     unit="% smaller",
+    detail=WHY_ONE_PERCENT,
 )
 
 # %% [markdown]
@@ -556,33 +595,47 @@ print(
 spread = {kind: v[:, -1] - v[:, 0] for kind, v in shrink.items()}
 _ = res.compare(
     "Adam's L2 decays small-gradient weights more than large-gradient ones, unlike AdamW",
-    spread["adam"] - spread["adamw"],
+    cu.paired(spread["adam"], spread["adamw"], names=("Adam L2 0.01", "AdamW 10")),
     0.4,
     unit="log ratio",
-    detail=f"spread Adam L2 0.01: {cu.format_effect(spread['adam'])}, AdamW 10: {cu.format_effect(spread['adamw'])}",
+    detail="why 0.4: a factor of 1.5 (cu.MIN_EFFECTS has no unit for a log ratio of shrinks); "
+    f"spread Adam L2 0.01: {cu.format_effect(spread['adam'])}, AdamW 10: {cu.format_effect(spread['adamw'])}",
 )
 # %% [markdown]
 # **Claim, "AdamW generalizes better than Adam with L2"** (the paper's main result, there with
 # ResNets on CIFAR-10 and on ImageNet downsampled to 32x32 pixels, trained with learning-rate
 # schedules such as cosine annealing). Both get the same tuning budget: each picks its weight
-# decay from its own non-zero grid values by mean **validation** accuracy, and the picked
-# settings are compared on the **test** images. Metric: test accuracy, AdamW minus Adam;
-# `min_effect` = 0.005 (half an accuracy point).
+# decay from its own non-zero grid values by mean **validation** accuracy on `tuning_seeds`
+# **other seeds** (`seed + 100`, `seed + 101`, ...: other training subsets, initial weights and
+# batch orders), and the picked settings are then compared on the measurement seeds' **test**
+# images, so the choice never sees the runs that judge it. Metric: test accuracy, AdamW minus
+# Adam, in points; min effect from `cu.MIN_EFFECTS` (half a point).
 
 # %%
+tuning_list = [cfg.seed + 100 + i for i in range(tuning_seeds)]
+tuned = {
+    (kind, wd, s): train_setting(s, kind, wd, test=False)
+    for kind, grid in (("adam", ADAM_GRID), ("adamw", ADAMW_GRID))
+    for wd in grid[1:]
+    for s in tuning_list
+}
 pick = {
-    kind: max(grid[1:], key=lambda wd: mean_of(kind, wd, "val_acc"))
+    kind: max(
+        grid[1:], key=lambda wd: np.mean([tuned[(kind, wd, s)]["val_acc"] for s in tuning_list])
+    )
     for kind, grid in (("adam", ADAM_GRID), ("adamw", ADAMW_GRID))
 }
 _ = res.compare(
-    "AdamW generalizes better than Adam with L2 (each tuned on validation)",
-    [
-        runs[("adamw", pick["adamw"], s)]["test_acc"] - runs[("adam", pick["adam"], s)]["test_acc"]
-        for s in seed_list
-    ],
-    0.005,
-    unit="accuracy",
-    detail=f"picked on validation: Adam L2 {pick['adam']:g}, AdamW {pick['adamw']:g}",
+    "AdamW generalizes better than Adam with L2 (each tuned on validation, on other seeds)",
+    cu.paired(
+        [runs[("adamw", pick["adamw"], s)]["test_acc"] for s in seed_list],
+        [runs[("adam", pick["adam"], s)]["test_acc"] for s in seed_list],
+        names=(f"AdamW {pick['adamw']:g}", f"Adam L2 {pick['adam']:g}"),
+        scale=100,
+    ),
+    unit="accuracy points",
+    detail=f"picked on validation of seeds {tuning_list}: Adam L2 {pick['adam']:g}, "
+    f"AdamW {pick['adamw']:g}; measured on the test set of seeds {seed_list}",
 )
 # %% [markdown]
 # ## 6. Data augmentation: new images from old ones
@@ -763,14 +816,44 @@ print(
 # So repeats are near certain; what augmentation really does is multiply the number of distinct
 # training images, here by up to 50, and make each epoch's set a random sample of them.
 #
+# ### Beyond shifts and flips: cutout and mixup
+#
+# Two modern augmentations change more than the position. **Cutout** (DeVries & Taylor, 2017)
+# blanks a random square of each training image, so the network cannot rely on any one part of
+# the object; torchvision calls it `v2.RandomErasing`. **Mixup** (Zhang, Cissé, Dauphin &
+# Lopez-Paz, 2018) trains on convex combinations of two images *and of their labels*:
+# $\tilde x = \lambda x_i + (1-\lambda) x_j$, $\tilde y = \lambda y_i + (1-\lambda) y_j$ with
+# $\lambda \sim \mathrm{Beta}(\alpha, \alpha)$, so the targets are soft, as with the label smoothing
+# of notebook 07. Both run on whole batches in torchvision; the cell applies each to 8 training
+# images and prints the soft targets mixup produced (this notebook does not train with them).
+
+# %%
+batch = ds.train_x[:8].float() / 255
+torch.manual_seed(cfg.seed)
+erased = v2.RandomErasing(p=1.0, scale=(0.1, 0.2), value=0.0)(batch)
+mixed, soft = v2.MixUp(alpha=1.0, num_classes=ds.num_classes)(batch, ds.train_y[:8])
+cu.plots.show_images(
+    (torch.cat([batch, erased, mixed]) * 255).to(torch.uint8),
+    n=24,
+    cols=8,
+    title="row 1: originals; row 2: cutout (v2.RandomErasing); row 3: mixup (v2.MixUp)",
+)
+plt.show()
+for i in range(3):
+    top = soft[i].topk(2)
+    words = " + ".join(f"{w:.2f} {ds.classes[k]}" for w, k in zip(top.values, top.indices) if w > 0)
+    print(f"mixup image {i}: target {words}")
+
+# %% [markdown]
 # ### Speed: per image vs per batch
 #
 # The per-image route pays Python overhead and a PIL → tensor conversion for every image; the
 # batched route does a handful of tensor operations per batch. **Claim, "batched augmentation is
 # faster than torchvision's per-image pipeline"**: both produce augmented uint8 batches of 256 from
 # the same `speed_images` images, timed alternately 5 times (interleaved, so a busy moment hits
-# both). Metric per repeat: $\log_2$ of the time ratio (1 = twice as fast); `min_effect` = 1. On a
-# loaded machine the course's rule says *inconclusive* whatever the numbers.
+# both). Metric per repeat: the natural log of the time ratio, per image over per batch; min effect
+# from `cu.MIN_EFFECTS` ($\log 1.1$: 10 % faster). On a loaded machine the course's rule says
+# *inconclusive* whatever the numbers.
 
 # %%
 speed_loader = torch.utils.data.DataLoader(
@@ -801,9 +884,13 @@ pairs = [(seconds(run_torchvision), seconds(run_batched)) for _ in range(5)]
 speedups = [np.log2(t_tv / t_b) for t_tv, t_b in pairs]
 res.compare(
     "Batched augmentation is faster than torchvision's per-image pipeline",
-    speedups,
-    1.0,
-    unit="doublings",
+    cu.paired(
+        [np.log(t_b) for _, t_b in pairs],
+        [np.log(t_tv) for t_tv, _ in pairs],
+        better="lower",
+        names=("cu.Augment per batch, log s", "torchvision per image, log s"),
+    ),
+    unit="log time ratio",
     timing=True,
     detail=f"median speed-up {2 ** np.median(speedups):.0f}x on {speed_images} images, 5 interleaved repeats",
 )
@@ -813,88 +900,389 @@ print(
 )
 
 # %% [markdown]
-# ## 7. Do weight decay and augmentation reduce the train–validation gap?
+# ## 7. Where each regularizer helps: two regimes on a small CNN
 #
-# Two claims that follow from presenting both as cures for overfitting, each against the
-# unregularized run of the same seed (Adam, no decay): **"weight decay reduces the gap"** with
-# Adam's L2 at the notebook's `weight_decay`, and **"data augmentation reduces the gap"** with the
-# notebook's `crop_padding` and `flip`. Metric: gap without minus gap with (training minus
-# validation accuracy); positive = smaller gap.
-# `min_effect` = 0.01 (one accuracy point).
+# ### Why the regime decides
+#
+# A regularizer gives up some fit to the training images in exchange for a simpler or more
+# invariant model. That exchange can only pay where the model fits *too* well: where its capacity
+# exceeds what the training images pin down and it is trained long enough to **memorize** them.
+# Zhang et al. (2017) showed how far this goes: standard image CNNs reach 100 % training accuracy
+# even on randomly relabelled CIFAR-10, so capacity alone does not explain why they generalize;
+# in their experiments weight decay and augmentation raised test accuracy somewhat but were
+# neither necessary nor sufficient for generalization. With few images and many epochs the model
+# memorizes, and a regularizer has something to take back. With plenty of images and a short
+# budget the model has not even fitted its training set; a regularizer then makes an unfinished
+# fit harder (augmentation shows it new variants of images it has not yet learned; decay pulls
+# weights toward zero while they are still travelling toward a fit), and it can cost accuracy.
+#
+# **Augmentation and the model.** A shifted or mirrored copy of an image is only extra data if
+# the model can use what it learns from the copy on the original. A **convolution is translation
+# equivariant** (shift the input and its feature maps shift with it) and max-pooling makes the
+# output nearly invariant to small shifts, so a CNN shares what it learns across positions. An MLP
+# has a separate weight for every pixel: to it a shifted image is a new pattern, and shifts spend
+# its capacity on positions the centred Fashion-MNIST images never show. Shifted crops and flips
+# are the classic recipe for CNNs (Krizhevsky, Sutskever & Hinton, 2012, random crops and mirror
+# images against AlexNet's overfitting; Simard, Steinkraus & Platt, 2003, distorted copies of
+# MNIST digits for convolutional networks), so the regimes below use a CNN.
+#
+# **Weight decay's strength.** AdamW shrinks each weight by $1-\eta_t\lambda$ per step
+# (Loshchilov & Hutter, 2019), so what a run's decay can do is set by $\lambda\sum_t \eta_t$, not
+# by $\lambda$ alone: the cell below prints, for each candidate $\lambda$, how far the decay
+# *alone* (with no data gradient) would shrink a weight over the overfitting regime's run.
+#
+# ### The experiment
+#
+# - **Model:** the source notes' small CNN (`cu.build_model("small_cnn", ...)`: two 5x5
+#   Conv-BN-ReLU-MaxPool blocks, FC 120 → 64 → 10) with its dropout switched off, so the only
+#   regularizer in a run is the one under test. AdamW at `lr` with parameter groups (biases and
+#   batch-norm parameters not decayed), batch `cnn_batch_size`, and a cosine learning-rate schedule
+#   that anneals to zero over the run (Loshchilov & Hutter, 2017; notebook 08 teaches schedules),
+#   so every run ends at a settled point rather than wherever the last noisy step left it.
+# - **Arms**, per seed: *plain* (no decay, no augmentation), *weight decay* (AdamW with the
+#   $\lambda$ chosen below), *augmentation* (a `cu.Augment` chosen below).
+# - **Regimes** (the factor `regime`): *overfitting* — `overfit_size` training images for
+#   `overfit_epochs` epochs; *short budget* — `short_size` images for `short_epochs` epochs. For a
+#   seed, the three arms of a regime share the training subset, the initial weights and the batch
+#   order.
+# - **Choices, on other seeds:** $\lambda$ from a ladder of about threefold steps, and the
+#   augmentation from a shift of 1 pixel, a shift of 1 pixel with flips, and the notebook's
+#   `crop_padding` with its flips (flips only where they keep the label). Each is picked by mean
+#   validation accuracy in the overfitting regime on the `tuning_seeds` seeds `seed + 100, ...`,
+#   which the measurement does not use (other subsets, initial weights and batch orders); the
+#   picks are then used unchanged in both regimes. Passing `weight_decay` fixes $\lambda$.
+#   A flip keeps every Fashion-MNIST label, but keeping the label is not the same as making a
+#   *typical* image: the cell below prints how far each class's mean image is from its own mirror
+#   image, and a class far from symmetric (items photographed facing one way) gets mirrored
+#   training images unlike any validation image. Whether that costs accuracy is for the choice to
+#   find out.
+# - **Metric:** held-out (validation) accuracy, arm minus plain, in points; the test set is only
+#   reported. Min effect from `cu.MIN_EFFECTS` (half a point).
 
 # %%
-wd_runs = {
-    s: runs.get(("adam", weight_decay, s)) or train_setting(s, "adam", weight_decay)
-    for s in seed_list
+REGIMES = {  # name -> (training images, epochs, the parameter that sets the size)
+    "overfitting": (overfit_size, overfit_epochs, "overfit_size"),
+    "short budget": (short_size, short_epochs, "short_size"),
 }
-aug_runs = {s: train_setting(s, "adam", 0.0, augment) for s in seed_list}
-settings = {
-    "none": {s: runs[("adam", 0.0, s)] for s in seed_list},
-    f"L2 {weight_decay:g}": wd_runs,
-    "augmentation": aug_runs,
-}
+augment_arm = cu.Augment(crop_padding=crop_padding, flip=use_flip)
+curve_loader = ds.loader(
+    *cu.stratified_subset(val_x, val_y, min(500, len(val_y)), seed=cfg.seed),
+    2048,
+    device=cfg.device,
+)  # a validation sample for per-epoch curves
+
+
+def train_cnn(
+    s: int,
+    regime: str,
+    wd: float = 0.0,
+    augment: cu.Augment | None = None,
+    kind: str = "adamw",
+    curves: bool = False,
+    test: bool = True,
+) -> dict:
+    """Train a fresh small CNN in ``regime`` on seed ``s``'s subset; accuracies, gap, weight norm
+    (``test=False``: no test accuracy, for runs that only choose a setting)."""
+    n, n_epochs, name = REGIMES[regime]
+    x, y = cu.stratified_subset(train_x, train_y, n, seed=s, name=name)
+    torch.manual_seed(s)
+    net = cu.build_model("small_cnn", ds.shape, ds.num_classes, dropout=0.0).to(cfg.device)
+    opt = make_optimizer(kind, net, wd)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, n_epochs)
+    train = ds.loader(
+        x, y, cnn_batch_size, shuffle=True, seed=s, augment=augment, device=cfg.device
+    )
+    history = cu.fit(
+        net, train, curve_loader if curves else None, epochs=n_epochs, optimizer=opt,
+        scheduler=schedule, progress=False,
+    )  # fmt: skip
+    scored = accuracies(net, ds.loader(x, y, 2048, device=cfg.device), test)
+    return {"history": history, "norm": weight_norm(net), **scored}
+
+
+cu.table(
+    [
+        {"regime": r, "training images": n, "epochs": e, "steps": e * -(-n // cnn_batch_size)}
+        for r, (n, e, _) in REGIMES.items()
+    ]
+)
+
 
 # %%
-for name, claim in (
-    (
-        f"L2 {weight_decay:g}",
-        "Weight decay reduces the gap between training and validation accuracy",
-    ),
-    ("augmentation", "Data augmentation reduces the gap between training and validation accuracy"),
-):
-    val_change = [settings[name][s]["val_acc"] - settings["none"][s]["val_acc"] for s in seed_list]
-    res.compare(
-        claim,
-        [settings["none"][s]["gap"] - settings[name][s]["gap"] for s in seed_list],
-        0.01,
-        unit="accuracy",
-        detail=f"{name}; validation accuracy change {cu.format_effect(val_change)}",
+def decay_alone(wd: float, regime: str = "overfitting") -> float:
+    """The factor AdamW's decay alone (no data gradient) shrinks a weight by over ``regime``'s run,
+    with the cosine schedule stepped once per epoch."""
+    n, n_epochs, _ = REGIMES[regime]
+    rates = lr * 0.5 * (1 + np.cos(np.pi * np.arange(n_epochs) / n_epochs))
+    return float(np.prod((1 - rates * wd) ** -(-n // cnn_batch_size)))
+
+
+WD_GRID = cfg.pick(smoke=(5.0,), cpu=(1.5, 5.0, 15.0), gpu=(1.5, 5.0, 15.0))
+for wd in WD_GRID:
+    print(
+        f"AdamW decay {wd:g}: the decay alone would shrink a weight to {decay_alone(wd):.3f} of its value"
     )
 
+
 # %%
-fig, ax = plt.subplots(figsize=(6, 3.5))
-for i, per_seed in enumerate(settings.values()):
-    gaps_here = [per_seed[s]["gap"] for s in seed_list]
-    ax.bar(i, np.mean(gaps_here), color="lightgray")
-    ax.plot([i] * len(gaps_here), gaps_here, "o", color="tab:blue")
-ax.set(
-    xticks=range(len(settings)),
-    xticklabels=list(settings),
-    ylabel="train acc - val acc",
-    title="gap per seed (dots)",
+def aug_name(aug: cu.Augment) -> str:
+    return f"shift {aug.crop_padding}" + (" + flips" if aug.flip else "")
+
+
+ladder = [cu.Augment(1), cu.Augment(1, use_flip), augment_arm]
+candidates = cfg.pick(smoke=[augment_arm], cpu=ladder, gpu=ladder)
+AUG_GRID = {aug_name(a): a for a in candidates}  # the same augmentation listed twice counts once
+print("augmentation candidates:", ", ".join(AUG_GRID))
+means = torch.stack([ds.train_x[ds.train_y == k].float().mean(0) for k in range(ds.num_classes)])
+asymmetry = (means - means.flip(-1)).flatten(1).norm(dim=1) / means.flatten(1).norm(dim=1)
+print(
+    "mirror asymmetry of each class's mean image, |mean - mirrored mean| / |mean| (0 = symmetric):"
 )
-ax.grid(alpha=0.3, axis="y")
+print(
+    ", ".join(
+        f"{c} {a:.2f}" for c, a in sorted(zip(ds.classes, asymmetry.tolist()), key=lambda t: -t[1])
+    )
+)
+
+
+# %%
+def choose(options: dict, arm: str) -> tuple[dict, str]:
+    """Mean validation accuracy of each option on the tuning seeds (overfitting regime), and the
+    best option; with one option there is nothing to choose and nothing is trained."""
+    if len(options) == 1:
+        return {}, next(iter(options))
+    found = {
+        name: float(
+            np.mean(
+                [
+                    train_cnn(s, "overfitting", test=False, **{arm: value})["val_acc"]
+                    for s in tuning_list
+                ]
+            )
+        )
+        for name, value in options.items()
+    }
+    return found, max(found, key=found.get)
+
+
+start = time.perf_counter()
+decays = (
+    {f"{wd:g}": wd for wd in WD_GRID}
+    if weight_decay is None
+    else {f"{weight_decay:g}": weight_decay}
+)
+decay_scores, decay_pick = choose(decays, "wd")
+aug_scores, aug_pick = choose(AUG_GRID, "augment")
+cnn_decay, cnn_augment = decays[decay_pick], AUG_GRID[aug_pick]
+for what, found, picked in (
+    ("AdamW decay", decay_scores, decay_pick),
+    ("augmentation", aug_scores, aug_pick),
+):
+    words = ", ".join(f"{k}: {v:.4f}" for k, v in found.items()) or "one candidate, no choice made"
+    print(f"{what}: mean validation accuracy on tuning seeds {tuning_list}: {words} -> {picked}")
+ARMS = {"plain": {}, "weight decay": {"wd": cnn_decay}, "augmentation": {"augment": cnn_augment}}
+cnn = {
+    (regime, arm, s): train_cnn(
+        s, regime, curves=regime == "overfitting" and arm != "weight decay" and s == cfg.seed, **kw
+    )
+    for regime in REGIMES
+    for arm, kw in ARMS.items()
+    for s in seed_list
+}
+cnn_seconds = time.perf_counter() - start
+tuning_runs = (len(decay_scores) + len(aug_scores)) * len(tuning_list)
+cnn_images = (
+    sum(REGIMES[r][0] * REGIMES[r][1] for r, _, _ in cnn)
+    + tuning_runs * overfit_size * overfit_epochs
+)
+print(
+    f"{len(cnn)} runs + {tuning_runs} tuning runs in {cnn_seconds:.0f} s: "
+    f"{cnn_images / cnn_seconds:,.0f} training images/s (evaluation included)"
+)
+
+
+# %%
+def mean_cnn(regime: str, arm: str, key: str) -> float:
+    return float(np.mean([cnn[(regime, arm, s)][key] for s in seed_list]))
+
+
+cu.table(
+    [
+        {
+            "regime": r,
+            "arm": a,
+            **{k: mean_cnn(r, a, k) for k in ("train_acc", "val_acc", "gap", "test_acc")},
+        }
+        for r in REGIMES
+        for a in ARMS
+    ],
+    floatfmt=".3f",
+)
 
 # %% [markdown]
-# **What this shows.** A smaller gap means the training performance is a better guide to the
-# performance on new data — the point of the claims. A smaller gap is *not* automatically a better
-# model: a regularizer can close the gap by fitting the training set worse without improving
-# validation accuracy; the validation-accuracy change is printed with each verdict. If
-# augmentation closed the gap but did not raise validation accuracy, one likely reason is the
-# budget: augmentation makes each epoch harder, so it usually needs more epochs than this short
-# run to pay off in accuracy; the gpu profile trains longer.
+# Did the overfitting regime overfit? The curves of the first seed (training accuracy on the
+# training batches, in `train()` mode and augmented for the augmentation arm; validation accuracy
+# on a 500-image validation sample after every epoch), and the printed check below them.
+
+# %%
+fig, ax = plt.subplots(figsize=(7, 3.5))
+for arm, color in (("plain", "tab:blue"), ("augmentation", "tab:orange")):
+    h = cnn[("overfitting", arm, cfg.seed)]["history"]
+    ax.plot(h["epoch"], h["train_acc"], color=color, label=f"{arm}: training batches")
+    ax.plot(h["epoch"], h["val_acc"], "--", color=color, label=f"{arm}: validation sample")
+ax.set(
+    xlabel="epoch", ylabel="accuracy", title=f"small CNN, {overfit_size} images, seed {cfg.seed}"
+)
+ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+ax.grid(alpha=0.3)
+ax.legend(fontsize=8)
+plt.show()
+curve = cnn[("overfitting", "plain", cfg.seed)]["history"]["val_acc"]
+print(
+    f"plain CNN, overfitting regime: training accuracy {mean_cnn('overfitting', 'plain', 'train_acc'):.3f}, "
+    f"validation {mean_cnn('overfitting', 'plain', 'val_acc'):.3f} (means over {len(seed_list)} seeds); "
+    f"seed {cfg.seed}'s validation sample at half the epochs {curve[len(curve) // 2 - 1]:.3f}, "
+    f"at the end {curve[-1]:.3f}"
+)
+print(
+    f"plain CNN, short budget: training accuracy {mean_cnn('short budget', 'plain', 'train_acc'):.3f}, "
+    f"validation {mean_cnn('short budget', 'plain', 'val_acc'):.3f}"
+)
+
+# %% [markdown]
+# **Claims.** Two for the regime a regularizer is made for, "weight decay (augmentation) improves
+# held-out accuracy when the model overfits", decided on the overfitting regime alone; and two
+# that read as the general advice is often given, "... improves held-out accuracy in every
+# training regime", decided by `res.across(..., factor="regime", target="every")`: confirmed only
+# when both regimes confirm it, *depends* when the effect is significant with opposite signs in
+# the two regimes (Bonferroni-corrected over the two).
+
+
+# %%
+def val_points(regime: str, arm: str) -> tuple:
+    """Per seed: validation accuracy of ``arm`` minus the plain run's, in points (paired)."""
+    return cu.paired(
+        [cnn[(regime, arm, s)]["val_acc"] for s in seed_list],
+        [cnn[(regime, "plain", s)]["val_acc"] for s in seed_list],
+        names=(f"small CNN, {arm}, {regime}", f"small CNN, plain, {regime}"),
+        scale=100,
+    )
+
+
+setting = (
+    f"small CNN; AdamW decay {cnn_decay:g}; augmentation {aug_name(cnn_augment)}; "
+    + "; ".join(f"{r}: {n} images x {e} epochs" for r, (n, e, _) in REGIMES.items())
+)
+verdicts = {}
+for arm, noun in (("weight decay", "Weight decay"), ("augmentation", "Data augmentation")):
+    verdicts[arm, "overfitting"] = res.compare(
+        f"{noun} improves held-out accuracy when the model overfits",
+        val_points("overfitting", arm),
+        unit="accuracy points",
+        detail=f"validation accuracy, {arm} minus plain; {setting}",
+    )
+    verdicts[arm, "every"] = res.across(
+        f"{noun} improves held-out accuracy in every training regime",
+        {r: val_points(r, arm) for r in REGIMES},
+        factor="regime",
+        target="every",
+        unit="accuracy points",
+        detail=f"validation accuracy, {arm} minus plain; {setting}",
+    )
+
+# %% [markdown]
+# The per-seed differences, regime by regime (dots: seeds; bar: mean; dashed: ± the min effect):
+
+# %%
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.5), sharey=True)
+for ax, arm in zip(axes, ("weight decay", "augmentation")):
+    for i, regime in enumerate(REGIMES):
+        d = val_points(regime, arm)
+        ax.bar(i, np.mean(d), color="lightgray")
+        ax.plot([i] * len(d), d, "o", color="tab:blue")
+    for y in (-cu.MIN_EFFECTS["accuracy points"], 0, cu.MIN_EFFECTS["accuracy points"]):
+        ax.axhline(y, color="black", lw=0.8 if y == 0 else 0.6, ls="-" if y == 0 else "--")
+    ax.set(xticks=range(len(REGIMES)), xticklabels=list(REGIMES), title=f"{arm} minus plain")
+    ax.grid(alpha=0.3, axis="y")
+axes[0].set_ylabel("validation accuracy change (points)")
+plt.show()
+for arm in ("weight decay", "augmentation"):
+    words = ", ".join(f"{r}: {cu.format_effect(val_points(r, arm), 'points')}" for r in REGIMES)
+    print(f"{arm}: {words}; when the model overfits: {verdicts[arm, 'overfitting']}")
+    if verdicts[arm, "overfitting"] != "confirmed":
+        print(
+            f"  -> {arm} did not measurably raise held-out accuracy even in the overfitting regime"
+        )
+
+# %% [markdown]
+# **Reading the result.** The printed lines give each regularizer's effect per regime and the
+# verdicts above decide it. Where a regularizer is confirmed in the overfitting regime and the
+# short-budget effect is negative, that is the lesson in numbers: the same technique that repairs
+# a memorizing model costs an unfinished one accuracy, so "use weight decay and augmentation" is
+# advice for a regime, not a rule. Where a verdict is inconclusive or refuted, the printed effect
+# and its interval are what this run could show, and the ledger says about how many seeds would
+# decide it.
+#
+# ### Do they shrink the train–validation gap?
+#
+# Both are presented as cures for overfitting, so two more claims, in the overfitting regime and
+# on the same runs: **"weight decay reduces the gap"** and **"data augmentation reduces the
+# gap"**. Metric: gap with the regularizer minus gap without (training minus validation accuracy,
+# both measured in `eval()` mode on un-augmented images), oriented so positive = smaller gap, in
+# points; min effect from `cu.MIN_EFFECTS`. Each verdict prints the held-out accuracy change
+# beside it, because a gap can also close by fitting the training set worse.
+
+# %%
+for arm, claim in (
+    ("weight decay", "Weight decay reduces the gap between training and validation accuracy"),
+    ("augmentation", "Data augmentation reduces the gap between training and validation accuracy"),
+):
+    res.compare(
+        claim,
+        cu.paired(
+            [cnn[("overfitting", arm, s)]["gap"] for s in seed_list],
+            [cnn[("overfitting", "plain", s)]["gap"] for s in seed_list],
+            better="lower",
+            names=(f"small CNN, {arm}, overfitting", "small CNN, plain, overfitting"),
+            scale=100,
+        ),
+        unit="accuracy points",
+        detail=f"small CNN, overfitting regime, {arm}; held-out (validation) accuracy change "
+        f"{cu.format_effect(val_points('overfitting', arm), 'points')}",
+    )
+
+# %% [markdown]
+# **What this shows.** A smaller gap means the training accuracy is a better guide to accuracy on
+# new data, but a smaller gap is *not* automatically a better model: a regularizer can close the
+# gap by fitting the training set worse without improving validation accuracy, which is why the
+# held-out change is printed with each gap verdict. Compare the two numbers in each verdict.
 #
 # ## 8. Try it: weight decay and augmentation strength
 #
-# Pick a weight decay, an optimizer and an augmentation strength and press **Run**: a fresh model
-# trains on a smaller subset, and its curves, weight norm and gap appear.
-
+# Pick a weight decay, an optimizer and an augmentation strength and press **Run**: a fresh small
+# CNN trains in the overfitting regime (seed `seed`), and its curves, weight norm and gap appear.
+# The settings the experiment above already ran with curves are shown without retraining.
 
 # %%
+demo_runs = {
+    ("adamw", 0.0, 0, False): cnn[("overfitting", "plain", cfg.seed)],
+    ("adamw", 0.0, cnn_augment.crop_padding, cnn_augment.flip): cnn[
+        ("overfitting", "augmentation", cfg.seed)
+    ],
+}
+
+
 def regularization_demo(
-    weight_decay: float = 0.0, optimizer: str = "adam", crop_padding: int = 0, flip: bool = False
+    weight_decay: float = 0.0, optimizer: str = "adamw", crop_padding: int = 0, flip: bool = False
 ) -> dict:
-    """Train one setting (seed ``seed``) on a small subset; plot its curves, print norm and gap."""
-    aug = cu.Augment(crop_padding, flip) if (crop_padding or flip) else None
-    r = train_setting(
-        cfg.seed,
-        optimizer,
-        weight_decay,
-        aug,
-        n_epochs=cfg.pick(2, 10, 20),
-        n=cfg.pick(200, 500, 1000),
-        curves=True,
-    )
+    """Train one setting (seed ``seed``, overfitting regime); plot its curves, print norm and gap."""
+    key = (optimizer, float(weight_decay), crop_padding, flip)
+    if key not in demo_runs:
+        aug = cu.Augment(crop_padding, flip) if (crop_padding or flip) else None
+        demo_runs[key] = train_cnn(
+            cfg.seed, "overfitting", weight_decay, aug, optimizer, curves=True
+        )
+    r = demo_runs[key]
     fig = cu.plots.plot_history(
         r["history"],
         title=f"{optimizer} wd={weight_decay:g}, crop_padding={crop_padding}, flip={flip}",
@@ -907,13 +1295,17 @@ def regularization_demo(
     return r
 
 
-_ = regularization_demo(weight_decay=1e-2, crop_padding=2, flip=use_flip)
+_ = regularization_demo(crop_padding=cnn_augment.crop_padding, flip=cnn_augment.flip)
 # %%
 controls = dict(
-    weight_decay=cu.widgets.dropdown("decay", [0.0, 1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0], 1e-2),
-    optimizer=cu.widgets.dropdown("optimizer", ["adam", "adamw"]),
-    crop_padding=cu.widgets.slider("max shift (px)", 2, 0, 6, 1, integer=True),
-    flip=cu.widgets.checkbox("horizontal flip", use_flip),
+    weight_decay=cu.widgets.dropdown(
+        "decay", [0.0, 1e-3, 1e-2, 1e-1, 1.0, 1.5, 5.0, 15.0, 100.0], 0.0
+    ),
+    optimizer=cu.widgets.dropdown("optimizer", ["adamw", "adam"]),
+    crop_padding=cu.widgets.slider(
+        "max shift (px)", cnn_augment.crop_padding, 0, max(6, crop_padding), 1, integer=True
+    ),
+    flip=cu.widgets.checkbox("horizontal flip", cnn_augment.flip),
 )
 for control in controls.values():  # room for the labels and a usable slider
     control.style.description_width, control.layout.width = "initial", "260px"
@@ -1015,15 +1407,32 @@ check_versions(solution_n_versions)
 # - **Augmentation** must keep the label (no flips for digits). It multiplies the number of
 #   distinct training images (50 per image for a 2-pixel shift plus flips), it does not make every
 #   image new. Batched augmentation on uint8 tensors does the same work as the per-image route.
-# - The claims ledger above says, for this run, how much each regularizer closed the gap and
-#   whether validation accuracy followed.
+# - A regularizer can only pay where the model **overfits** (capacity beyond what the data pin
+#   down, trained until it memorizes). This run measured weight decay and augmentation on a small
+#   CNN in such a regime and in a short-budget one; the verdicts of section 7 say, for this run,
+#   where each raised held-out accuracy, where it cost accuracy, and how much each closed the gap.
+#   Augmentation belongs with models that can share what they learn across positions
+#   (convolutions); weight decay's strength is $\lambda \sum_t \eta_t$, not $\lambda$ alone.
 #
 # ## References
 #
-# - Goodfellow, I., Bengio, Y., Courville, A. (2016). *Deep Learning.* MIT Press, section 7.1.1.
+# - Goodfellow, I., Bengio, Y., Courville, A. (2016). *Deep Learning.* MIT Press, sections
+#   5.6.1, 7.1.1 and 7.2.
 # - Krogh, A., Hertz, J. A. (1992). *A Simple Weight Decay Can Improve Generalization.* NIPS 4.
 # - Loshchilov, I., Hutter, F. (2019). *Decoupled Weight Decay Regularization.* ICLR 2019.
 # - Kingma, D. P., Ba, J. (2015). *Adam: A Method for Stochastic Optimization.* ICLR 2015.
+# - Krizhevsky, A., Sutskever, I., Hinton, G. E. (2012). *ImageNet Classification with Deep
+#   Convolutional Neural Networks.* NIPS 25.
+# - Simard, P. Y., Steinkraus, D., Platt, J. C. (2003). *Best Practices for Convolutional Neural
+#   Networks Applied to Visual Document Analysis.* ICDAR 2003.
+# - Zhang, C., Bengio, S., Hardt, M., Recht, B., Vinyals, O. (2017). *Understanding deep learning
+#   requires rethinking generalization.* ICLR 2017.
+# - Loshchilov, I., Hutter, F. (2017). *SGDR: Stochastic Gradient Descent with Warm Restarts.*
+#   ICLR 2017 (the cosine schedule).
+# - DeVries, T., Taylor, G. W. (2017). *Improved Regularization of Convolutional Neural Networks
+#   with Cutout.* arXiv:1708.04552.
+# - Zhang, H., Cissé, M., Dauphin, Y. N., Lopez-Paz, D. (2018). *mixup: Beyond Empirical Risk
+#   Minimization.* ICLR 2018.
 # - Shorten, C., Khoshgoftaar, T. M. (2019). *A survey on Image Data Augmentation for Deep
 #   Learning.* Journal of Big Data 6, 60.
 
@@ -1033,10 +1442,18 @@ for kind, grid in (("adam", ADAM_GRID), ("adamw", ADAMW_GRID)):
         res.metric(f"{kind}_wd{wd:g}_weight_norm", mean_of(kind, wd, "norm"))
         res.metric(f"{kind}_wd{wd:g}_val_acc", mean_of(kind, wd, "val_acc"))
         res.metric(f"{kind}_wd{wd:g}_gap", mean_of(kind, wd, "gap"))
-for name, per_seed in settings.items():
-    res.metric(
-        f"{name.split()[0].lower()}_mean_gap", np.mean([per_seed[s]["gap"] for s in seed_list])
-    )
+res.metric("regularizer_model", "small_cnn")
+for regime, (n, e, _) in REGIMES.items():
+    key = regime.replace(" ", "_")
+    res.metric(f"{key}_images", n)
+    res.metric(f"{key}_epochs", e)
+    for arm in ARMS:
+        for k in ("train_acc", "val_acc", "test_acc", "gap"):
+            res.metric(f"cnn_{key}_{arm.replace(' ', '_')}_{k}", mean_cnn(regime, arm, k))
+res.metric("cnn_weight_decay", cnn_decay)
+res.metric("cnn_augmentation", aug_name(cnn_augment))
+res.metric("cnn_seconds", cnn_seconds)
+res.metric("cnn_images_per_s", cnn_images / cnn_seconds)
 res.metric("augment_median_speedup", 2 ** np.median(speedups))
 res.metric("sweep_seconds", sweep_seconds)
 res.save()

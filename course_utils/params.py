@@ -36,6 +36,7 @@ class Spec:
     options: tuple[Any, ...] = ()
     defaults: dict[str, Any] = field(default_factory=dict)
     optional: bool = False  # None is a meaningful value (kept as None)
+    hint: str = ""  # added to the refusal, e.g. how the source notes write this parameter
 
     def allowed(self) -> str:
         """Human-readable description of the allowed values."""
@@ -60,7 +61,10 @@ class Spec:
         if value is None and (self.defaults or self.optional):
             return value
         if not self._ok(value):
-            raise ParameterError(f"parameter {name!r} got {value!r}; allowed: {self.allowed()}")
+            hint = f". {self.hint}" if self.hint else ""
+            raise ParameterError(
+                f"parameter {name!r} got {value!r}; allowed: {self.allowed()}{hint}"
+            )
         return value
 
     def _ok(self, value: Any) -> bool:
@@ -124,8 +128,10 @@ def number(
     cpu: float | None = None,
     gpu: float | None = None,
     optional: bool = False,
+    hint: str = "",
 ) -> Spec:
-    """A finite number between ``low`` and ``high`` (``*_open`` excludes the bound)."""
+    """A finite number between ``low`` and ``high`` (``*_open`` excludes the bound); ``hint`` is
+    added to the refusal of a value outside them."""
     return Spec(
         "number",
         low,
@@ -134,6 +140,7 @@ def number(
         high_open,
         defaults=_defaults(smoke, cpu, gpu),
         optional=optional,
+        hint=hint,
     )
 
 

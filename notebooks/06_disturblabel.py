@@ -28,9 +28,9 @@
 #
 # **Prerequisites:** notebooks 02 (overfitting, validation) and 04 (dropout).
 #
-# **Run time** on a 2-core Xeon with AMX bfloat16 (measured): `smoke` ≈ 6 s, `cpu` ≈ 45 s
-# on a quiet day and 97 s on a day it ran 2x slower (an AVX2-only laptop: not yet
-# measured).
+# **Run time** measured on a 2-core AMD EPYC (AVX-512 with bfloat16, no AMX), quiet: `cpu` ≈ 74 s;
+# with AVX2 only (simulated: `ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2
+# MKL_ENABLE_INSTRUCTIONS=AVX2`): `cpu` ≈ 83 s. `smoke` takes a few seconds (6 s on a 2-core Xeon).
 
 # %% tags=["parameters"]
 profile: str = "auto"  # smoke | cpu | gpu | auto ($COURSE_PROFILE, else gpu with CUDA, else cpu)
@@ -71,7 +71,9 @@ started = time.perf_counter()
 cfg = cu.setup(
     globals(),
     seeds=cu.integer(1, 20, smoke=1, cpu=5, gpu=5),
-    alpha=cu.number(0, 1, low_open=True),
+    alpha=cu.number(
+        0, 1, low_open=True, hint="The notes write it in percent: their alpha = 30 is 0.3 here"
+    ),
     train_size=cu.integer(100, 50000, smoke=300, cpu=2000, gpu=2000),
     val_size=cu.integer(100, 10000, smoke=300, cpu=2000, gpu=5000),
     epochs=cu.integer(1, 500, smoke=2, cpu=30, gpu=60),

@@ -60,7 +60,9 @@ def test_comparative_claims_are_paired_and_declared(notebook_result) -> None:
 def test_cli_refuses_a_percentage_alpha_before_a_kernel_starts(tmp_path, capsys) -> None:
     out = tmp_path / "run"
     assert main(["run", "06", "--profile", "smoke", "-p", "alpha", "30", "--out", str(out)]) == 2
-    assert "parameter 'alpha' got 30" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "parameter 'alpha' got 30" in err
+    assert "their alpha = 30 is 0.3 here" in err  # the notes write the rate in percent
     assert not out.exists()
 
 

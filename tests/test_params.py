@@ -70,3 +70,13 @@ def test_declared_specs_reads_the_setup_call_statically():
 def test_declared_specs_refuses_non_literal_arguments():
     with pytest.raises(ParameterError, match="literal"):
         declared_specs("cfg = setup(globals(), epochs=integer(1, N))")
+
+
+def test_a_hint_is_added_to_the_refusal_only() -> None:
+    spec = cu.number(0, 1, hint="their 30 is 0.3 here")
+    assert spec.check("alpha", 0.3) == 0.3
+    with pytest.raises(ParameterError, match=r"allowed: a finite number in \[0, 1\]\. their 30"):
+        spec.check("alpha", 30)
+    with pytest.raises(ParameterError) as plain:
+        cu.number(0, 1).check("alpha", 30)
+    assert str(plain.value).endswith("[0, 1]")

@@ -21,6 +21,7 @@ from .data import (
 from .models import build_model, count_parameters
 from .paired import MIN_EFFECTS, min_effect_for, paired
 from .params import choice, integer, names, number, split_names
+from .regularizers import noisy_labels
 from .results import Results
 from .tables import table
 from .train import Callback, EarlyStopping, History, ModelCheckpoint, evaluate, fit, predict_proba
@@ -43,6 +44,7 @@ __all__ = [
     "ParameterError",
     "Results",
     "build_model",
+    "noisy_labels",
     "choice",
     "count_parameters",
     "decide",

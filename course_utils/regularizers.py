@@ -39,6 +39,24 @@ def _check_classes(num_classes: int) -> int:
     return check_number("num_classes", num_classes, low=2, integer=True)
 
 
+# ---------------------------------------------------------------- label noise
+def noisy_labels(y: torch.Tensor, rate: float, num_classes: int, seed: int) -> torch.Tensor:
+    """``y`` with a fraction ``rate`` of its labels replaced by uniformly random classes (a random
+    class can be the true one), drawn from a stream of its own for the run's ``seed``.
+
+    Taught in notebooks 04 and 05 (the memorization setting of Zhang et al., 2017).
+    """
+    check_fraction("rate", rate)
+    _check_classes(num_classes)
+    if rate == 0:
+        return y
+    gen = torch.Generator().manual_seed(10_000 + seed)
+    replaced = torch.rand(len(y), generator=gen) < rate
+    noisy = y.clone()
+    noisy[replaced] = torch.randint(0, num_classes, (int(replaced.sum()),), generator=gen)
+    return noisy
+
+
 # ---------------------------------------------------------------- DisturbLabel
 def _check_alpha(alpha: float) -> float:
     """DisturbLabel's noise rate is a fraction in [0, 1]. The source notes write it in percent

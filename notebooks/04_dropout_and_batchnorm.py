@@ -398,17 +398,6 @@ def split_for(s: int, n: int, name: str):
     return cu.train_val_split(x, y, val_size / (n + val_size), seed=s)
 
 
-def noisy_labels(y: torch.Tensor, rate: float, s: int) -> torch.Tensor:
-    """``y`` with a fraction ``rate`` of the labels replaced by random classes (seed ``s``)."""
-    if rate == 0:
-        return y
-    gen = torch.Generator().manual_seed(10_000 + s)
-    flip = torch.rand(len(y), generator=gen) < rate
-    noisy = y.clone()
-    noisy[flip] = torch.randint(0, ds.num_classes, (int(flip.sum()),), generator=gen)
-    return noisy
-
-
 CLEAN, NOISY, SHORT = "overfitting, clean labels", "overfitting, noisy labels", "short budget"
 REGIMES = {
     CLEAN: {"n": overfit_size, "epochs": overfit_epochs, "batch": overfit_batch, "noise": 0.0},
@@ -439,7 +428,11 @@ if cfg.is_smoke:
 test = ds.loader(test_x, test_y, 1024, device=cfg.device)
 for regime, spec in REGIMES.items():
     train_y, n_val = SPLITS[regime, cfg.seed][1], len(SPLITS[regime, cfg.seed][3])
-    wrong = (noisy_labels(train_y, spec["noise"], cfg.seed) != train_y).float().mean()
+    wrong = (
+        (cu.noisy_labels(train_y, spec["noise"], ds.num_classes, cfg.seed) != train_y)
+        .float()
+        .mean()
+    )
     print(
         f"{regime}: {spec['n']} training / {n_val} validation images per seed, "
         f"{spec['epochs']} epoch(s), batches of {spec['batch']}; {wrong:.0%} of the training "
@@ -495,7 +488,7 @@ def run_variant(regime: str, norm: str, p: float, where: str, run_seed: int) -> 
         torch.manual_seed(run_seed)  # same initial weights for every variant of this seed
         net = build_net(norm, p, where).to(cfg.device)
         train_x, train_y, val_x, val_y = SPLITS[regime, run_seed]
-        train_y = noisy_labels(train_y, spec["noise"], run_seed)
+        train_y = cu.noisy_labels(train_y, spec["noise"], ds.num_classes, run_seed)
         train = ds.loader(
             train_x, train_y, spec["batch"], shuffle=True, seed=run_seed, device=cfg.device
         )

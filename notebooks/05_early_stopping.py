@@ -152,21 +152,10 @@ def split(s: int, regime: str = CLEAN) -> tuple[torch.Tensor, ...]:
     return cu.train_val_split(x, y, 0.4, seed=s)
 
 
-def noisy_labels(y: torch.Tensor, rate: float, s: int) -> torch.Tensor:
-    """``y`` with a fraction ``rate`` of the labels replaced by random classes (seed ``s``)."""
-    if rate == 0:
-        return y
-    gen = torch.Generator().manual_seed(10_000 + s)
-    flip = torch.rand(len(y), generator=gen) < rate
-    noisy = y.clone()
-    noisy[flip] = torch.randint(0, ds.num_classes, (int(flip.sum()),), generator=gen)
-    return noisy
-
-
 def training_data(s: int, regime: str = CLEAN) -> tuple[torch.Tensor, torch.Tensor]:
     """Seed s's training images and labels in ``regime`` (labels noised as the regime says)."""
     train_x, train_y, _, _ = split(s, regime)
-    return train_x, noisy_labels(train_y, REGIMES[regime]["noise"], s)
+    return train_x, cu.noisy_labels(train_y, REGIMES[regime]["noise"], ds.num_classes, s)
 
 
 def loaders(s: int, regime: str = CLEAN) -> tuple[cu.Batches, cu.Batches]:

@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from scipy import stats
 
+import course_utils as cu
 from course_utils.regularizers import (
     DisturbLabel,
     DisturbValue,
@@ -156,3 +157,16 @@ def test_bad_smoothing_is_refused():
         check_smoothing(-0.1)
     with pytest.raises(ParameterError, match=r"\(K-1\)/K"):
         smoothing_to_torch(0.95, 10)
+
+
+def test_noisy_labels_replace_the_asked_fraction_by_random_classes() -> None:
+    y = torch.arange(10).repeat(2000)  # 20,000 labels, 10 classes
+    assert cu.noisy_labels(y, 0.0, 10, seed=0) is y
+    noisy = cu.noisy_labels(y, 0.4, 10, seed=3)
+    assert torch.equal(noisy, cu.noisy_labels(y, 0.4, 10, seed=3))  # one stream per seed
+    assert not torch.equal(noisy, cu.noisy_labels(y, 0.4, 10, seed=4))
+    # a replaced label is uniform over the 10 classes, so 0.4 * 9/10 = 36 % end up wrong
+    assert (noisy != y).float().mean().item() == pytest.approx(0.36, abs=0.01)
+    assert torch.bincount(noisy, minlength=10).min() > 1800  # classes stay balanced
+    with pytest.raises(ParameterError, match="'rate'"):
+        cu.noisy_labels(y, 1.5, 10, seed=0)

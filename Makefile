@@ -7,7 +7,7 @@ RUN_ARGS ?=
 NB ?=
 LOGDIR ?= runs
 
-.PHONY: setup run test lint lab bench notebooks data mathjax postgres book clean-runs tensorboard
+.PHONY: setup run test lint lab bench notebooks data mathjax postgres browser book clean-runs tensorboard
 
 setup:
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,6 +16,7 @@ setup:
 	@$(MAKE) --no-print-directory data
 	@$(MAKE) --no-print-directory mathjax
 	@$(MAKE) --no-print-directory postgres
+	@$(MAKE) --no-print-directory browser
 	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL_NAME) --display-name "NN training course (.venv)" >/dev/null
 	$(VENV)/bin/jupyter trust notebooks/*.ipynb >/dev/null 2>&1 || echo "jupyter trust failed: open the notebooks and choose Trust"
 	@echo "setup done: $(VENV) ready, Jupyter kernel '$(KERNEL_NAME)' registered"
@@ -38,6 +39,15 @@ mathjax:
 postgres:
 	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
 		(apt-get update -qq && apt-get install -y -qq postgresql >/dev/null) || echo "apt-get could not install postgresql; the PostgreSQL sweep test will be skipped"; \
+	fi
+
+# Headless Chromium for the browser tests (JupyterLab, the website's accessibility check): Debian's
+# chromium and chromium-driver where apt-get and root are available; nothing downloads a browser build.
+browser:
+	@if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then \
+		if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+			(apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null) || echo "apt-get could not install chromium; the browser tests will be skipped"; \
+		else echo "no chromium: install Debian's chromium and chromium-driver (as root) for the browser tests"; fi; \
 	fi
 
 # The course website from the committed notebooks (not executed), offline: book/_build/html.

@@ -18,6 +18,7 @@ PROFILES = ("smoke", "cpu", "gpu")
 PROFILE_CHOICES = ("auto",) + PROFILES
 DATASETS = ("fashion_mnist", "mnist", "cifar10")
 PROFILE_ENV = "COURSE_PROFILE"
+DEVICE_TYPES = ("cuda", "mps", "cpu")  # in the order pick_device prefers them
 
 T = TypeVar("T")
 
@@ -119,9 +120,67 @@ def _check_paths(
     return results_path, data_dir
 
 
+def mps_available() -> bool:
+    """Whether Apple's Metal GPU (``torch.backends.mps``) can run tensors here. Taught in notebook 00."""
+    mps = getattr(torch.backends, "mps", None)
+    return bool(mps is not None and mps.is_available())
+
+
+def accelerator() -> str | None:
+    """The first GPU this machine has, ``"cuda"`` then ``"mps"``; None without one.
+
+    Taught in notebook 00 (its CPU-vs-GPU timing uses it)."""
+    if torch.cuda.is_available():
+        return "cuda"
+    return "mps" if mps_available() else None
+
+
 def pick_device(profile: str) -> torch.device:
-    """CUDA for the ``gpu`` profile when it is available, else the CPU. Taught in notebook 00."""
-    return torch.device("cuda" if profile == "gpu" and torch.cuda.is_available() else "cpu")
+    """The device a profile trains on. Taught in notebook 00.
+
+    ``gpu``: CUDA, else Apple's MPS, else the CPU. ``smoke`` and ``cpu`` stay on the CPU: their
+    sizes, stored outputs and run times are the CPU's, and a GPU's start-up would dominate them.
+    """
+    check_choice("profile", profile, PROFILES)
+    return torch.device((profile == "gpu" and accelerator()) or "cpu")
+
+
+def _device_type(device: torch.device | str) -> str:
+    """``device``'s type (``"cuda:1"`` -> ``"cuda"``), refused unless it is cuda, mps or cpu."""
+    check_type("device", device, (torch.device, str), "a torch.device or a name such as 'cuda'")
+    try:
+        kind = torch.device(device).type
+    except RuntimeError:
+        kind = str(device)
+    check_choice("device", kind, DEVICE_TYPES)
+    return kind
+
+
+def autocast_dtype(device: torch.device | str) -> torch.dtype:
+    """The low-precision dtype autocast runs on ``device`` (taught in notebook 11, used by FastCPU).
+
+    CUDA: bfloat16 where the GPU has it in hardware (Ampere and later), else float16; MPS:
+    float16 (what its autocast has supported throughout torch 2.x); CPU: bfloat16, which notebook
+    11 times against float32 (``speed.choose_cpu_setup``) and keeps only where it is faster.
+    """
+    kind = _device_type(device)
+    if kind == "cuda":
+        return (
+            torch.bfloat16
+            if torch.cuda.is_bf16_supported(including_emulation=False)
+            else torch.float16
+        )
+    return torch.float16 if kind == "mps" else torch.bfloat16
+
+
+def synchronize(device: torch.device | str) -> None:
+    """Wait until ``device`` has finished its queued work (CUDA and MPS run asynchronously);
+    nothing to wait for on the CPU. Every timing in ``speed`` calls it before reading the clock."""
+    kind = _device_type(device)
+    if kind == "cuda":
+        torch.cuda.synchronize(device)
+    elif kind == "mps":
+        torch.mps.synchronize()
 
 
 def setup(
@@ -176,7 +235,10 @@ def setup(
         if values:
             print(_describe_parameters(**values))
         if resolved == "gpu" and device.type == "cpu":
-            print("note: profile 'gpu' was asked for but CUDA is not available; running on the CPU")
+            print(
+                "note: profile 'gpu' was asked for but neither CUDA nor Apple's MPS is available; "
+                "running on the CPU"
+            )
     return cfg
 
 

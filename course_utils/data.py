@@ -355,5 +355,8 @@ class Batches:
             xb, yb = self.x[idx], self.y[idx]
             if self.augment is not None:
                 xb = self.augment(xb, self.generator)
-            xb = normalize(xb.to(self.device, non_blocking=True), self.mean, self.std)
-            yield xb, yb.to(self.device, non_blocking=True)
+            # asynchronous copies only to CUDA: to MPS from pageable memory they can silently
+            # corrupt the batch (pytorch/pytorch#139550, #189690)
+            async_copy = self.device.type == "cuda"
+            xb = normalize(xb.to(self.device, non_blocking=async_copy), self.mean, self.std)
+            yield xb, yb.to(self.device, non_blocking=async_copy)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from .config import autocast_dtype
 from .validation import ParameterError, check_choice, check_fraction
 
 MODELS = ("mlp", "small_cnn", "capstone_cnn", "resnet18", "resnet34")
@@ -134,7 +135,8 @@ class FastCPU(nn.Module):
     On CPUs with bfloat16 matrix units (AMX, AVX-512 BF16) this trains convolutions several times
     faster than float32; elsewhere it can be slower, so notebook 11 measures both and keeps the
     faster (``course_utils.speed.choose_cpu_setup``). ``channels_last=False`` keeps the default
-    layout. Logits come back as float32, so losses and softmax stay in full precision.
+    layout. Logits come back as float32, so losses and softmax stay in full precision. On a GPU
+    ``bf16`` means the device's autocast dtype (``config.autocast_dtype``: float16 on MPS).
     """
 
     def __init__(self, net: nn.Module, bf16: bool = True, channels_last: bool = True) -> None:
@@ -145,7 +147,7 @@ class FastCPU(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.contiguous(memory_format=self.memory_format)
-        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+        with torch.autocast(x.device.type, dtype=autocast_dtype(x.device), enabled=self.bf16):
             return self.net(x).float()
 
 

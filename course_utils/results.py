@@ -40,10 +40,21 @@ from .validation import ParameterError, check_choice
 RESULTS_DIR_ENV = "COURSE_RESULTS_DIR"
 
 
+# The run's own threads count in the load average: a notebook computing on every core keeps it
+# near the core count, plus background noise of a few tenths. Another job computing adds at least
+# one, so half a core of slack tells the two apart.
+LOAD_SLACK = 0.5
+
+
 def _machine_load() -> tuple[float, int]:
-    """(1-minute load average, usable cores): timing claims are inconclusive when load > cores."""
+    """(1-minute load average, usable cores): timing claims are inconclusive when the load
+    exceeds the cores plus ``LOAD_SLACK``, i.e. when something besides this run computes."""
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
     return load, available_cores()
+
+
+def _loaded(load: float, cores: int) -> bool:
+    return load > cores + LOAD_SLACK
 
 
 def _plain(value: Any) -> Any:
@@ -174,7 +185,8 @@ class Results:
         """Decide a comparison with :func:`decide`; record it and return the verdict.
 
         ``timing=True`` marks a speed claim: when the machine is loaded (load average above the
-        core count) the verdict is inconclusive whatever the numbers say.
+        core count plus half a core, the run's own threads included) the verdict is inconclusive
+        whatever the numbers say.
 
         Taught in notebook 00 (the claims rule).
         """
@@ -182,10 +194,11 @@ class Results:
         decision = self._decide(claim, diffs, min_effect)
         if timing:
             load, cores = _machine_load()
-            if load > cores:
+            if _loaded(load, cores):
                 decision = undecided(decision)
                 detail = joined_text(
-                    detail, f"machine loaded (load average {load:.1f} > {cores} cores)"
+                    detail,
+                    f"machine loaded (load average {load:.1f} > {cores} cores + {LOAD_SLACK})",
                 )
         entry = self._comparison(claim, diffs, min_effect, unit, detail, decision)
         entry["method"], entry["timing"] = "compare", bool(timing)

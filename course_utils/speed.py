@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .config import synchronize
 from .data import ImageDataset, torchvision_dataset
 from .models import FastCPU
 from .validation import ParameterError, check_number
@@ -77,6 +78,7 @@ def train_throughput(
 
     warm_x, warm_y = next(iter(batches))
     step(warm_x, warm_y)
+    synchronize(warm_x.device)
     seen, start = 0, time.perf_counter()
     while seen < max_images:
         for xb, yb in batches:
@@ -84,6 +86,7 @@ def train_throughput(
             seen += len(yb)
             if seen >= max_images:
                 break
+    synchronize(warm_x.device)  # a GPU may still be working through queued steps
     seconds = time.perf_counter() - start
     return {"images": seen, "seconds": seconds, "images_per_s": seen / seconds}
 
@@ -199,6 +202,7 @@ def train_step_timer(
             optimizer.step()
 
         one_step()
+        synchronize(xb.device)
         return one_step
 
     def measure(steps: int) -> float:
@@ -210,6 +214,7 @@ def train_step_timer(
             start = time.perf_counter()
             for _ in range(steps):
                 step()
+            synchronize(xb.device)
             return steps * len(yb) / (time.perf_counter() - start)
         finally:
             torch.set_num_threads(default_threads)
@@ -251,10 +256,12 @@ def inference_speed(
     try:
         with torch.inference_mode():
             net(x[:batch_size])  # warm-up: kernel selection is not counted
+            synchronize(x.device)
             for _ in range(repeats):
                 start = time.perf_counter()
                 for xb in x.split(batch_size):
                     net(xb)
+                synchronize(x.device)
                 best = max(best, len(x) / (time.perf_counter() - start))
     finally:
         net.train(was_training)
@@ -278,16 +285,24 @@ def fit_to_budget(
     return low
 
 
-def matmul_peak(dtype: torch.dtype = torch.float32, n: int = 2048, repeats: int = 5) -> float:
-    """FLOP/s of this CPU on a large square matmul in ``dtype`` (best of ``repeats``): the peak a
-    training step's achieved FLOP/s is compared with. Taught in notebook 11 and ``make bench``."""
+def matmul_peak(
+    dtype: torch.dtype = torch.float32,
+    n: int = 2048,
+    repeats: int = 5,
+    device: torch.device | str = "cpu",
+) -> float:
+    """FLOP/s of ``device`` (the CPU by default) on a large square matmul in ``dtype`` (best of
+    ``repeats``): the peak a training step's achieved FLOP/s is compared with. Taught in notebook
+    11 and ``make bench``."""
     check_number("n", n, low=16, integer=True)
-    a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
+    a, b = (torch.randn(n, n).to(device, dtype) for _ in range(2))
     a @ b  # warm-up
+    synchronize(device)
     best = math.inf
     for _ in range(repeats):
         start = time.perf_counter()
         a @ b
+        synchronize(device)
         best = min(best, time.perf_counter() - start)
     return 2 * n**3 / best
 

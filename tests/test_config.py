@@ -56,9 +56,9 @@ def test_setup_seeds_everything_and_picks_profile_values(capsys):
     assert torch.get_num_threads() == cfg.threads
 
 
-def test_gpu_profile_without_cuda_falls_back_to_cpu(capsys):
-    if torch.cuda.is_available():
-        pytest.skip("CUDA present")
+def test_gpu_profile_without_a_gpu_falls_back_to_cpu(capsys, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
     cfg = setup("gpu")
     assert cfg.device.type == "cpu"
-    assert "CUDA is not available" in capsys.readouterr().out
+    assert "neither CUDA nor Apple's MPS is available" in capsys.readouterr().out

@@ -68,8 +68,11 @@ test: setup
 	$(VENV)/bin/ruff format --check $(LINTED)
 	$(PY) -m pytest
 
+# JupyterLab on notebooks/ with the repository's jupyter_server_config.json (each notebook shows once:
+# the py:percent twins NN_topic.py are hidden); as root (Docker, cloud VMs) it adds --allow-root.
 lab: setup
-	$(VENV)/bin/jupyter lab notebooks/
+	JUPYTER_CONFIG_PATH="$(CURDIR)$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" \
+		$(VENV)/bin/jupyter lab $$([ "$$(id -u)" = 0 ] && echo --allow-root) notebooks/
 
 bench: setup
 	$(PY) benchmarks/run_all.py

@@ -18,6 +18,10 @@ PROFILES = ("smoke", "cpu", "gpu")
 PROFILE_CHOICES = ("auto",) + PROFILES
 DATASETS = ("fashion_mnist", "mnist", "cifar10")
 PROFILE_ENV = "COURSE_PROFILE"
+SMOKE_NOTE = (
+    "smoke profile: a few batches on a few images; these numbers test that the code runs and say "
+    "nothing about the method (the cpu or gpu profile gives numbers worth reading)"
+)
 DEVICE_TYPES = ("cuda", "mps", "cpu")  # in the order pick_device prefers them
 
 T = TypeVar("T")
@@ -232,6 +236,8 @@ def setup(
         namespace.update(values)
     if not quiet:
         print(cfg.summary())
+        if resolved == "smoke":
+            print(SMOKE_NOTE)
         if values:
             print(_describe_parameters(**values))
         if resolved == "gpu" and device.type == "cpu":

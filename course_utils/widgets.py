@@ -1,8 +1,9 @@
 """Slider panels: controls + an output area around a plain function that tests can call directly.
 
 Cheap functions redraw live when a control is released (``live=True``, ``continuous_update=False``);
-expensive ones (training) run only when the Run button is pressed (``live=False``).
-Tests set ``panel.controls[name].value`` and read ``panel.last_result``, or call ``panel.run()``.
+expensive ones (training) run only when the Run button is pressed (``live=False``); while they run,
+the button is disabled and reads "training...". Tests set ``panel.controls[name].value`` and read
+``panel.last_result``, or call ``panel.run()``. Used by the "Try it" sections of every notebook.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 import html
 import math
 import os
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import ipywidgets as w
@@ -66,6 +68,34 @@ def checkbox(description: str, value: bool = False) -> w.Checkbox:
 
 
 BATCH_ENV = "COURSE_BATCH"
+RUN_LABEL, BUSY_LABEL = "Run", "training..."
+# a click handled this soon after a run ended was queued while it ran (a double click): dropped
+QUEUED_CLICK_S = 0.3
+KIND_NAMES = {"slider": "sliders", "checkbox": "checkboxes", "menu": "menus", "control": "controls"}
+
+
+def control_kind(control: w.Widget) -> str:
+    """What a panel's note calls the widget: "slider", "checkbox", "menu" or "control"."""
+    if isinstance(control, (w.FloatSlider, w.IntSlider, w.FloatLogSlider)):
+        return "slider"
+    if isinstance(control, w.Checkbox):
+        return "checkbox"
+    if isinstance(control, (w.Dropdown, w.Select, w.RadioButtons, w.ToggleButtons)):
+        return "menu"
+    return "control"
+
+
+def control_kinds(controls: Iterable[w.Widget]) -> str:
+    """The kinds of controls, in words and in order of first appearance: "the slider",
+    "the checkboxes", "the menu and the sliders" (a panel's note names what is on it)."""
+    counts: dict[str, int] = {}
+    for control in controls:
+        kind = control_kind(control)
+        counts[kind] = counts.get(kind, 0) + 1
+    words = [f"the {KIND_NAMES[k] if n > 1 else k}" for k, n in counts.items()]
+    if not words:
+        return "nothing"
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def _batch_mode() -> bool:
@@ -95,16 +125,18 @@ class Panel:
         self.static = _batch_mode() if static is None else static
         self.last_result: Any = None
         self.runs = 0
+        self.busy = False  # True while fn runs (a Run panel's button is disabled meanwhile)
+        self.finished_at = -math.inf  # time.monotonic() when the last run ended
         self.title = title
         if self.static:
             self.button, self.output, self.widget = None, None, None
             return
         self.output = w.Output()
-        self.button = w.Button(description="Run", button_style="primary") if not live else None
+        self.button = None if live else w.Button(description=RUN_LABEL, button_style="primary")
         parts: list[w.Widget] = [w.HTML(f"<b>{title}</b>")] if title else []
         parts.append(w.HBox(list(self.controls.values()), layout=w.Layout(flex_flow="row wrap")))
         if self.button is not None:
-            self.button.on_click(lambda _: self.run())
+            self.button.on_click(self._clicked)
             parts.append(self.button)
         parts.append(self.output)
         self.widget = w.VBox(parts)
@@ -113,27 +145,52 @@ class Panel:
                 control.observe(lambda _change: self.run(), names="value")
             self.run()
 
+    def _clicked(self, _button: w.Button) -> None:
+        """The Run button: runs ``fn``, unless the click was queued while the last run ran."""
+        if self.busy or time.monotonic() - self.finished_at < QUEUED_CLICK_S:
+            return
+        self.run()
+
     def values(self) -> dict[str, Any]:
         return {name: control.value for name, control in self.controls.items()}
 
     def run(self) -> Any:
-        """Call ``fn`` with the current values, showing its output (and any figure) in the panel."""
+        """Call ``fn`` with the current values, showing its output (and any figure) in the panel.
+
+        A Run panel is busy meanwhile: its button is disabled and reads "training..." (back to
+        "Run" when ``fn`` returns or raises); a click queued while it ran is dropped.
+        """
         if self.output is None:
             self.last_result = self.fn(**self.values())
             self.runs += 1
             return self.last_result
-        self.output.clear_output(wait=True)
-        with self.output:
-            self.last_result = self.fn(**self.values())
-            if plt.get_fignums():
-                plt.show()
-        self.runs += 1
+        if self.busy:
+            return self.last_result
+        self.busy = True
+        if self.button is not None:
+            with self.button.hold_sync():  # one update: the page shows both at once
+                self.button.disabled, self.button.description = True, BUSY_LABEL
+                self.button.icon = "hourglass-half"
+        try:
+            self.output.clear_output(wait=True)
+            with self.output:
+                self.last_result = self.fn(**self.values())
+                if plt.get_fignums():
+                    plt.show()
+            self.runs += 1
+        finally:
+            self.busy, self.finished_at = False, time.monotonic()
+            if self.button is not None:
+                with self.button.hold_sync():
+                    self.button.disabled, self.button.description = False, RUN_LABEL
+                    self.button.icon = ""
         return self.last_result
 
     def static_note(self) -> str:
-        """One line naming the controls and their current values."""
+        """One line naming the controls and their current values, and how the panel responds."""
         values = ", ".join(f"{k}={v!r}" for k, v in self.values().items())
-        how = "sliders update live" if self.live else "press Run to train"
+        kinds = control_kinds(self.controls.values())
+        how = f"{kinds} update it live" if self.live else f"set {kinds}, then press Run to train"
         return (
             f"Try it{': ' + self.title if self.title else ''} [{values}]. Interactive panel: open "
             f"this notebook in JupyterLab and run it ({how}); the result for these values is shown above."

@@ -763,8 +763,10 @@ def save_training_state(path: Path, net, optimizer, scheduler, batches, epoch: i
         "torch_rng": torch.get_rng_state(),  # dropout masks
         "batches_rng": batches.generator.get_state(),  # shuffling order and augmentation
     }
-    if torch.cuda.is_available():
-        state["cuda_rng"] = torch.cuda.get_rng_state_all()
+    if cfg.device.type == "cuda":
+        state["device_rng"] = torch.cuda.get_rng_state()
+    elif cfg.device.type == "mps":
+        state["device_rng"] = torch.mps.get_rng_state()
     tmp = path.with_name(path.name + ".tmp")
     torch.save(state, tmp)
     os.replace(tmp, path)  # atomic: the old file stays valid until the new one is complete
@@ -779,8 +781,8 @@ def load_training_state(path: Path, net, optimizer, scheduler, batches) -> int:
     scheduler.load_state_dict(state["scheduler"])
     torch.set_rng_state(state["torch_rng"])
     batches.generator.set_state(state["batches_rng"])
-    if "cuda_rng" in state:
-        torch.cuda.set_rng_state_all(state["cuda_rng"])
+    if "device_rng" in state:  # a GPU model's dropout masks come from the GPU's own generator
+        (torch.cuda if cfg.device.type == "cuda" else torch.mps).set_rng_state(state["device_rng"])
     return state["epoch"]
 
 

@@ -134,7 +134,7 @@ def test_report_and_claims_page_show_q_and_the_counts(tmp_path):
     static = tmp_path / "static"
     static.mkdir()
     page = website.claims_page(tmp_path / "results", static)
-    assert "| verdict | q |" in page and "1 suggestive" in page
+    assert '<th scope="col">q</th>' in page and "1 suggestive" in page and "(suggestive)" in page
 
 
 def test_ledger_command_prints_one_run(tmp_path, capsys):

@@ -19,6 +19,12 @@ def test_metrics_present_and_sane(notebook_result) -> None:
         assert 0 < m[f"{tag}_train_acc"] <= 1
         assert 0 <= m[f"{tag}_test_ece"] <= 1 and 0 <= m[f"{tag}_ece_after_ts"] <= 1
         assert -1 <= m[f"{tag}_test_over"] <= 1
+        # the over-confident part of the ECE: never negative, so an overshoot into
+        # under-confidence earns no credit (the signed conf - acc would credit it), at least
+        # the positive part of conf - acc, at most the ECE
+        over, oe, ece = (m[f"{tag}_test_{k}"] for k in ("over", "oe", "ece"))
+        assert max(0.0, over) - 1e-9 <= oe <= ece + 1e-9
+        assert ece - oe >= max(0.0, -over) - 1e-9  # the under-confident part holds the rest
         assert 0 < m[f"{tag}_test_nll"] < 2.3  # better than a uniform prediction (log 10)
         assert 0 < m[f"{tag}_test_brier"] < 0.9  # a uniform prediction scores 0.9
         # ECE is at least |mean confidence - accuracy| (the triangle inequality over the bins)
@@ -34,7 +40,7 @@ def test_claims_are_split_paired_and_declared(notebook_result) -> None:
     expected = {
         "Label smoothing reduces overfitting (smaller train-test accuracy gap)": 1.0,
         "Label smoothing reduces overfitting (higher test accuracy)": 0.5,
-        "Label smoothing reduces over-confidence (lower confidence minus accuracy)": 1.0,
+        "Label smoothing reduces over-confidence (smaller over-confident part of the ECE)": 1.0,
         "Label smoothing reduces over-confidence (lower ECE)": 1.0,
         "Temperature scaling fitted on validation data lowers the test ECE (plain training)": 0.5,
     }
@@ -42,7 +48,10 @@ def test_claims_are_split_paired_and_declared(notebook_result) -> None:
         c = claims[name]
         assert c["min_effect"] == min_effect
         assert c["n"] == 1 and c["verdict"] == "inconclusive"  # smoke: one seed decides nothing
-    assert len(claims) == 6
+    regime = claims["Label smoothing improves test accuracy in every training regime"]
+    assert regime["method"] == "across" and regime["factor"] == "regime"
+    assert len(regime["groups"]) == 2 and regime["verdict"] == "inconclusive"
+    assert len(claims) == 7
 
 
 def test_cli_refuses_smoothing_1_before_a_kernel_starts(tmp_path, capsys) -> None:

@@ -50,7 +50,11 @@ def test_every_claim_is_recorded_with_a_computed_verdict(notebook_result) -> Non
         assert c["min_effect"] > 0 and len(c["samples"]) >= 1
     if all(len(c["samples"]) == 1 for c in claims.values()):  # one seed (smoke) decides nothing
         assert {c["verdict"] for c in claims.values()} == {"inconclusive"}
-    assert set(claims[CLAIMS[7]]["groups"]) == {"identity+vflip", "hflip+vflip"}
+    assert set(claims[CLAIMS[7]]["groups"]) == {
+        "identity+vflip vs identity",
+        "hflip+vflip vs hflip",
+    }
+    assert "tie rate" in claims[CLAIMS[0]]["measured"]
 
 
 @pytest.mark.parametrize("name, value", [("folds", "1"), ("members", "1"), ("tta", "rotate")])

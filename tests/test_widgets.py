@@ -111,3 +111,56 @@ def test_the_sweep_records_a_panel_that_fails_at_a_sliders_end(tmp_path, monkeyp
     assert [r["error"] is None for r in records] == [True, True, False]
     assert "too wide" in records[2]["error"] and records[2]["call"]["width"] == "1024"
     assert p.values() == {"width": 64, "opt": "sgd", "bn": True}  # the defaults again
+
+
+# ---------------------------------------------------------------- what a panel says about itself
+def test_a_panels_note_names_the_controls_it_has(monkeypatch):
+    """The capstone's panel of checkboxes said "sliders update live": the note names the kinds."""
+    monkeypatch.setenv("COURSE_BATCH", "1")
+    boxes = panel(lambda **on: None, augment=checkbox("augment", True), bn=checkbox("bn", True))
+    assert "(the checkboxes update it live)" in boxes.static_note()
+    assert "slider" not in boxes.static_note()
+    train = panel(
+        lambda epochs, bn: None,
+        live=False,
+        epochs=slider("epochs", 3, 1, 20, integer=True),
+        bn=checkbox("bn", True),
+    )
+    assert "(set the slider and the checkbox, then press Run to train)" in train.static_note()
+    mixed = panel(
+        lambda opt, lr, steps: None,
+        opt=dropdown("optimizer", ["sgd", "adam"]),
+        lr=slider("lr", 0.1, 1e-3, 1.0, log=True),
+        steps=slider("steps", 30, 1, 200, integer=True),
+    )
+    assert "(the menu and the sliders update it live)" in mixed.static_note()
+
+
+def test_a_run_panel_is_busy_while_it_trains_and_cannot_be_clicked_twice():
+    seen = []
+
+    def train(n):
+        seen.append((p.button.disabled, p.button.description))
+        p.button.click()  # a second click while it trains: ignored
+        return n
+
+    p = panel(train, live=False, n=slider("n", 3, 1, 10, integer=True))
+    assert (p.button.disabled, p.button.description) == (False, "Run")
+    p.button.click()
+    assert seen == [(True, "training...")] and p.runs == 1
+    assert (p.button.disabled, p.button.description, p.busy) == (False, "Run", False)
+    p.button.click()  # handled right after the run ended: a click queued while it ran
+    assert p.runs == 1
+    p.finished_at -= 1  # a click a second later is a new request
+    p.button.click()
+    assert p.runs == 2 and len(seen) == 2
+
+
+def test_a_run_panel_that_fails_can_be_run_again():
+    def train(n):
+        raise RuntimeError("out of memory")
+
+    p = panel(train, live=False, n=slider("n", 3, 1, 10, integer=True))
+    with pytest.raises(RuntimeError, match="out of memory"):
+        p.run()
+    assert (p.button.disabled, p.button.description, p.busy) == (False, "Run", False)

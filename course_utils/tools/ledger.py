@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -18,18 +19,21 @@ import matplotlib
 
 matplotlib.use("Agg")  # the ledger is drawn to files, never shown
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import FuncFormatter, NullLocator  # noqa: E402
 from scipy.stats import false_discovery_control  # noqa: E402
 
 from ..claims import SEEDS_BUDGET, VERDICTS, claim_p_value, decide, format_effect  # noqa: E402
 from ..tables import format_table, format_value  # noqa: E402
 from ..validation import ParameterError  # noqa: E402
 
+# Okabe-Ito colours (colour-blind safe), each verdict with its own marker as well
 VERDICT_COLOURS = {
-    "confirmed": "tab:green",
-    "refuted": "tab:red",
-    "depends": "tab:purple",
-    "inconclusive": "tab:gray",
+    "confirmed": "#009E73",
+    "refuted": "#D55E00",
+    "depends": "#CC79A7",
+    "inconclusive": "#6E6E6E",
 }
+VERDICT_MARKERS = {"confirmed": "o", "refuted": "X", "depends": "D", "inconclusive": "s"}
 LEDGER_COLUMNS = [
     "notebook",
     "claim",
@@ -173,32 +177,101 @@ def counts_line(rows: list[dict[str, Any]]) -> str:
     )
 
 
-def plot_claims(ledger: list[dict[str, Any]], path: Path) -> bool:
+def _claim_label(claim: dict[str, Any], width: int, lines: int = 2) -> list[str]:
+    """A claim's text in at most ``lines`` chart lines of ``width`` characters, the last one
+    shortened at a word."""
+    text = " ".join(str(claim["claim"]).split())
+    wrapped = textwrap.wrap(text, width, break_on_hyphens=False)
+    if len(wrapped) > lines:
+        rest = " ".join(wrapped[lines - 1 :])
+        wrapped = wrapped[: lines - 1] + [textwrap.shorten(rest, width, placeholder=" …")]
+    return wrapped
+
+
+def _draw_claim(ax: plt.Axes, y: float, claim: dict[str, Any], label: list[str]) -> float:
+    """One row: the interval, the mean with the verdict's marker, the claim's text above it and
+    the verdict's word at the right. Returns the largest |value| drawn, in min effects."""
+    scale = claim["min_effect"]
+    low = claim["low"] if claim.get("low") is not None else claim["mean"]
+    high = claim["high"] if claim.get("high") is not None else claim["mean"]
+    colour = VERDICT_COLOURS.get(claim["verdict"], "black")
+    marker = VERDICT_MARKERS.get(claim["verdict"], "o")
+    ax.plot([low / scale, high / scale], [y, y], color=colour, lw=2.2, solid_capstyle="butt")
+    ax.plot(claim["mean"] / scale, y, marker, color=colour, ms=8, mec="black", mew=0.6)
+    place = ax.get_yaxis_transform()  # x in axes fractions, y in data
+    text = {"transform": place, "fontsize": 9.5, "va": "bottom", "linespacing": 1.15}
+    ax.text(0.01, y + 0.22, "\n".join(label), **text)
+    top = y + 0.22 + LINE_UNITS * (len(label) - 1)
+    ax.text(0.99, top, claim["verdict"], ha="right", color=colour, fontweight="bold", **text)
+    return max(abs(low), abs(high), abs(claim["mean"])) / scale
+
+
+LINE_UNITS = 0.36  # the height of one more label line, in rows
+
+
+def plot_claims(
+    ledger: list[dict[str, Any]], path: Path, title: str = "", width: float = 7.2
+) -> bool:
     """Forest plot: one row per comparative claim, its mean paired difference with its 95% interval,
-    in units of the claim's min effect, coloured by verdict. False when no claim has samples."""
+    in units of the claim's min effect; each verdict has its own marker, colour and word (so no
+    verdict is told by colour alone), and each claim's text (two lines at most) sits above its
+    row, never cut off. ``width`` in inches (the website also draws a narrow one for phones).
+    False when no claim has samples. The course website draws one per notebook."""
     rows = [c for c in ledger if c.get("samples") and c.get("min_effect")]
     if not rows:
         return False
-    fig, ax = plt.subplots(figsize=(10, 0.38 * len(rows) + 1.4))
-    for i, c in enumerate(reversed(rows)):
-        scale = c["min_effect"]
-        low = c["low"] if c.get("low") is not None else c["mean"]
-        high = c["high"] if c.get("high") is not None else c["mean"]
-        colour = VERDICT_COLOURS.get(c["verdict"], "black")
-        ax.plot([max(low / scale, -1000), min(high / scale, 1000)], [i, i], color=colour, lw=2)
-        ax.plot(c["mean"] / scale, i, "o", color=colour)
-    labels = [f"{c['notebook'][:2]} {c['claim'][:60]}" for c in reversed(rows)]
-    ax.set_yticks(range(len(rows)), labels, fontsize=7)
+    chars = int(width * 11.5) - 14  # what fits at 9.5 pt beside the verdict's word
+    labels = [_claim_label(c, chars) for c in rows]
+    pitches = [1.0 + LINE_UNITS * (len(label) - 1) for label in labels]
+    total = sum(pitches)
+    fig, ax = plt.subplots(figsize=(width, 0.55 * total + 1.6), layout="constrained")
+    ys = [total - sum(pitches[: i + 1]) + 0.45 for i in range(len(rows))]
+    reach = max(_draw_claim(ax, y, c, label) for y, c, label in zip(ys, rows, labels))
     for x, style in ((0, "-"), (1, "--"), (-1, "--")):
-        ax.axvline(x, color="black", lw=0.8, ls=style)
+        ax.axvline(x, color="black", lw=0.8, ls=style, zorder=0)
     ax.set_xscale("symlog", linthresh=1)  # linear within +-1 min effect, logarithmic beyond
-    ax.set_xlim(-1000, 1000)
-    ax.set_xlabel("mean paired difference / min effect (95% interval; symmetric log scale)")
-    for verdict, colour in VERDICT_COLOURS.items():
-        ax.plot([], [], "o-", color=colour, label=verdict)
-    ax.legend(loc="lower right", fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    limit = max(3.0, reach * 1.4)
+    ax.set_xlim(-limit, limit)
+    steps = (1, 3, 10, 30, 100, 300, 1000, 3000, 10000) if width >= 6 else (1, 10, 100, 1000)
+    ticks = [t for t in steps if t < limit]
+    ax.set_xticks([-t for t in reversed(ticks)] + [0] + ticks)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: f"{x:g}"))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_ylim(-0.1, total + 0.1)
+    ax.set_yticks([])
+    tall = len(rows) > 8
+    ax.tick_params(axis="x", top=tall, labeltop=tall)  # an axis at the top of a tall chart
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_xlabel(
+        "mean paired difference / min effect, with its 95% interval (symmetric log)"
+        if width >= 6
+        else "difference / min effect (95% interval, log)"
+    )
+    handles = [
+        plt.Line2D(
+            [],
+            [],
+            color=VERDICT_COLOURS[v],
+            marker=VERDICT_MARKERS[v],
+            mec="black",
+            mew=0.6,
+            ms=7,
+            lw=2,
+            label=v,
+        )
+        for v in VERDICT_COLOURS
+        if any(c["verdict"] == v for c in rows)
+    ]
+    fig.legend(
+        handles=handles,
+        loc="outside lower center",
+        ncols=4 if width >= 6 else 2,
+        frameon=False,
+        fontsize=9,
+    )
+    if title:
+        fig.suptitle(title, fontsize=11)
+    fig.savefig(path, dpi=120)
     plt.close(fig)
     return True
 

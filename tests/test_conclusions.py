@@ -301,5 +301,5 @@ def test_three_seeds_of_notebook_07_decide_its_large_effects(tmp_path: Path) -> 
     # the opposite claim ("temperature scaling raises the ECE") on the same notebook data
     opposite = decide([-d for d in scaled["samples"]], scaled["min_effect"])
     assert opposite.verdict == "refuted" and opposite.reason == "reversed"
-    decided = [c for c in result["claims"] if c.get("n") == 3]
-    assert len(decided) == 5  # every comparison ran on three seeds
+    compared = [c for c in result["claims"] if c["method"] in ("compare", "across")]
+    assert len(compared) >= 5 and all(c["n"] == 3 for c in compared)  # all on three seeds

@@ -46,6 +46,9 @@ def test_claims_are_split_paired_and_declared(notebook_result) -> None:
     }
     for name, min_effect in expected.items():
         c = claims[name]
+        if c["method"] == "untestable":  # a 1-epoch model is over-confident nowhere
+            assert "over-confidence" in name and c["verdict"] == "inconclusive"
+            continue
         assert c["min_effect"] == min_effect
         assert c["n"] == 1 and c["verdict"] == "inconclusive"  # smoke: one seed decides nothing
     regime = claims["Label smoothing improves test accuracy in every training regime"]

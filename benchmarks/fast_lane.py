@@ -17,8 +17,8 @@ The slim model and batch 128 were chosen for speed; ``--widths 32,64,128 --convs
 256`` runs the full-size CapstoneCNN. Goal: 92 % within 30 s where bfloat16 wins the speed check
 (bfloat16 hardware), within 90 s otherwise (AVX2 CPUs, most laptops).
 
-Run: ``python benchmarks/fast_lane.py`` (``make bench`` runs it). Prints the speed check, then one
-line starting with ``fast lane:``.
+Run: ``python benchmarks/fast_lane.py`` (``make bench`` runs it). Prints the speed check, every
+evaluation of both recipes as a time-accuracy frontier, then one line starting with ``fast lane:``.
 """
 
 from __future__ import annotations
@@ -161,6 +161,23 @@ def summary(evals: list[dict], source: list[dict], best: str) -> str:
     )
 
 
+def frontier(evals: list[dict], source: list[dict]) -> str:
+    """Every evaluation of both recipes by seconds; ``*`` marks the time-accuracy frontier (no
+    earlier evaluation of either recipe was as accurate)."""
+    points = sorted(
+        [(r["seconds"], r["acc"], "course") for r in evals]
+        + [(r["seconds"], r["acc"], "source") for r in source]
+    )
+    lines, best = [], -1.0
+    for seconds, acc, recipe in points:
+        mark = " *" if acc > best else ""
+        best = max(best, acc)
+        lines.append(f"   {seconds:5.0f} s  {recipe}  {100 * acc:.2f} %{mark}")
+    return "time-accuracy frontier (test accuracy, seconds from a cold start; * on it):\n" + (
+        "\n".join(lines)
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -187,6 +204,7 @@ def main() -> None:
     for name, records in (("course", evals), ("source", source)):
         steps = ", ".join(f"{r['seconds']:.0f} s: {100 * r['acc']:.2f} %" for r in records)
         print(f"   {name}: {steps}")
+    print(frontier(evals, source))
     print(summary(evals, source, check["best"]))
 
 

@@ -729,7 +729,9 @@ plt.show()
 
 # %% [markdown]
 # ## Exercises
-# **1.** A tensor `v = torch.tensor([3.0, -1.0], requires_grad=True)`; `loss = (v ** 3).sum()`;
+# **Exercise 1** · about 5 min · ★☆☆ easy
+#
+# A tensor `v = torch.tensor([3.0, -1.0], requires_grad=True)`; `loss = (v ** 3).sum()`;
 # you call `loss.backward()` **twice** (keeping the graph). What is `v.grad`? Return it as a list.
 
 
@@ -765,7 +767,9 @@ def solution_grad_after_two_backwards() -> list[float]:
 check_grad(solution_grad_after_two_backwards)
 
 # %% [markdown]
-# **2.** The course pipeline normalizes a uint8 batch with the dataset's mean and std. Write
+# **Exercise 2** · about 10 min · ★☆☆ easy
+#
+# The course pipeline normalizes a uint8 batch with the dataset's mean and std. Write
 # `my_normalize(xb)` that returns float images with mean ~0 and std ~1 per channel (use `ds.mean`,
 # `ds.std`; pixel values must be scaled to [0, 1] first).
 
@@ -801,7 +805,9 @@ def solution_my_normalize(xb: torch.Tensor) -> torch.Tensor:
 check_normalize(solution_my_normalize)
 
 # %% [markdown]
-# **3.** Write `he_std(fan_in)`: the standard deviation of He's normal initialization for a
+# **Exercise 3** · about 5 min · ★☆☆ easy
+#
+# Write `he_std(fan_in)`: the standard deviation of He's normal initialization for a
 # layer with `fan_in` inputs followed by a ReLU. It is checked against PyTorch's own formula for
 # several layer sizes.
 

@@ -1016,7 +1016,9 @@ train_panel
 # %% [markdown]
 # ## 7. Exercises
 #
-# **Exercise 1.** Write AdaGrad's update for one parameter array: given `p`, `g` and the running
+# **Exercise 1** · about 10 min · ★★☆ medium
+#
+# Write AdaGrad's update for one parameter array: given `p`, `g` and the running
 # sum `h`, return the new `(p, h)` without modifying the inputs; use $\epsilon = 10^{-7}$. The
 # check runs your function for 20 steps next to the `AdaGrad` class above.
 
@@ -1055,7 +1057,9 @@ def solution_adagrad_step(p, g, h, lr, eps=1e-7):
 check_adagrad(solution_adagrad_step)
 
 # %% [markdown]
-# **Exercise 2.** The notes' Adam equals torch's Adam with a step-dependent epsilon. Write
+# **Exercise 2** · about 15 min · ★★★ hard
+#
+# The notes' Adam equals torch's Adam with a step-dependent epsilon. Write
 # `effective_eps(eps, beta2, t)`: the epsilon torch's formula needs at step `t` to reproduce the
 # notes' step. The check runs `Adam` with your epsilon next to `NotesAdam` on tiny gradients, where
 # the difference is largest. Then think: why does the difference fade as training goes on?
@@ -1098,7 +1102,9 @@ check_effective_eps(solution_effective_eps)
 # 1e-7 against 1e-8, which matters only for parameters whose gradients are that small.
 
 # %% [markdown]
-# **Exercise 3.** Gradient descent on a quadratic with curvatures (Hessian eigenvalues)
+# **Exercise 3** · about 10 min · ★★☆ medium
+#
+# Gradient descent on a quadratic with curvatures (Hessian eigenvalues)
 # `curvatures` is stable only below a learning rate that section 5 derived. Write
 # `max_stable_lr(curvatures)`. The check tries $f(x, y) = 3x^2 + y^2/2$ and two more.
 

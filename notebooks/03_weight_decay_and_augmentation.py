@@ -1314,7 +1314,9 @@ cu.widgets.panel(regularization_demo, live=False, title="Weight decay and augmen
 # %% [markdown]
 # ## 9. Exercises
 #
-# **Exercise 1.** When the data gradient is zero, one AdamW step multiplies every decayed weight
+# **Exercise 1** · about 5 min · ★☆☆ easy
+#
+# When the data gradient is zero, one AdamW step multiplies every decayed weight
 # by a factor. Write `adamw_decay_factor(step_lr, wd)` returning it; the check runs
 # `torch.optim.AdamW` for one step and compares.
 
@@ -1354,7 +1356,9 @@ def solution_adamw_decay_factor(step_lr: float, wd: float) -> float | None:
 check_decay_factor(solution_adamw_decay_factor)
 
 # %% [markdown]
-# **Exercise 2.** Write `n_versions(padding, flip)`: how many different images can
+# **Exercise 2** · about 10 min · ★★☆ medium
+#
+# Write `n_versions(padding, flip)`: how many different images can
 # `cu.Augment(crop_padding=padding, flip=flip)` make from one image (assume every shift and the
 # mirror image give different pixels)? The check counts them by brute force on a random image.
 

@@ -979,7 +979,9 @@ print(f"L1 penalty term for lambda = 1e-4: {l1_penalty.item():.6f}")
 
 # %% [markdown]
 # ## Exercises
-# **1. Running statistics.** BN starts with running mean 0. If every training batch has the same
+# **Exercise 1: Running statistics** · about 10 min · ★★☆ medium
+#
+# BN starts with running mean 0. If every training batch has the same
 # channel mean $\mu_B$, what is the running mean after $k$ training steps with torch's momentum
 # $\alpha$? Write `running_mean_after(k, batch_mean, momentum)`; the check feeds a real
 # `nn.BatchNorm1d` $k$ times.
@@ -1017,7 +1019,9 @@ def solution_running_mean_after(k: int, batch_mean: float, momentum: float) -> f
 check_running_mean(solution_running_mean_after)
 
 # %% [markdown]
-# **2. The variance shift.** Write `dropout_variance(mean, var, p)`: the variance, in training
+# **Exercise 2: The variance shift** · about 15 min · ★★☆ medium
+#
+# Write `dropout_variance(mean, var, p)`: the variance, in training
 # mode, of inverted dropout applied to a unit with the given mean and variance. The check measures
 # it on a million samples.
 

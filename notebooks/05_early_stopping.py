@@ -931,7 +931,9 @@ if buggy:
     )
 
 # %% [markdown]
-# **Exercise 1: fix it.** Write `fixed_saved_epochs(losses, best_loss)` that saves only when the
+# **Exercise 1: fix it** · about 10 min · ★★☆ medium
+#
+# Write `fixed_saved_epochs(losses, best_loss)` that saves only when the
 # loss beats the best seen so far, and then *updates* the best. With `best_loss=inf` it must save
 # at exactly the epochs where `ModelCheckpoint` saved.
 
@@ -1008,7 +1010,9 @@ cu.widgets.panel(
 )
 
 # %% [markdown]
-# **Exercise 2.** Using `early_stopping_epoch`, write `smallest_patience(losses)`: the smallest
+# **Exercise 2** · about 10 min · ★★☆ medium
+#
+# Using `early_stopping_epoch`, write `smallest_patience(losses)`: the smallest
 # `patience` (with `min_delta=0`) for which early stopping restores the epoch with the lowest
 # validation loss of the whole recorded run.
 

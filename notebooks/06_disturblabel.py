@@ -619,7 +619,9 @@ cu.widgets.panel(
 # %% [markdown]
 # ## 6. Exercises
 #
-# **Exercise 1.** With $\alpha = 0.3$ and $C = 10$, what fraction of the training labels
+# **Exercise 1** · about 5 min · ★☆☆ easy
+#
+# With $\alpha = 0.3$ and $C = 10$, what fraction of the training labels
 # actually *changes* on a given mini-batch? (Not 0.3: think about the re-draw landing on the true
 # class.)
 
@@ -643,7 +645,9 @@ cu.exercises.check_close(
 )
 
 # %% [markdown]
-# **Exercise 2.** Write `my_noise_floor(alpha, C)`: the noise floor in closed form, from $p_c$
+# **Exercise 2** · about 10 min · ★★☆ medium
+#
+# Write `my_noise_floor(alpha, C)`: the noise floor in closed form, from $p_c$
 # and $p_i$ (no tensor of $C$ probabilities). It is checked against `noise_floor` at several
 # values of alpha.
 
@@ -676,7 +680,9 @@ cu.exercises.check_close(
     rtol=1e-9,
 )
 # %% [markdown]
-# **Exercise 3 (open).** Re-run this notebook with a larger training set, e.g.
+# **Exercise 3 (open)** · about 15 min · ★★☆ medium
+#
+# Re-run this notebook with a larger training set, e.g.
 # `python -m course_utils run 06 -p train_size 10000`. Which noise rate does validation choose
 # now, and do the two verdicts change? Which would you trust more, and why?
 #

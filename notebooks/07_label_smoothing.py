@@ -691,7 +691,9 @@ cu.widgets.panel(
 # %% [markdown]
 # ## 6. Exercises
 #
-# **Exercise 1.** A colleague uses the notes' form with $\alpha = 0.1$ on a 5-class problem.
+# **Exercise 1** · about 5 min · ★☆☆ easy
+#
+# A colleague uses the notes' form with $\alpha = 0.1$ on a 5-class problem.
 # Which `label_smoothing` must they pass to `F.cross_entropy` to get exactly the same loss?
 
 # %%
@@ -713,7 +715,9 @@ cu.exercises.check_close(
 )
 
 # %% [markdown]
-# **Exercise 2.** Write `my_torch_target(label, K, a)`: the $K$ target probabilities torch
+# **Exercise 2** · about 10 min · ★☆☆ easy
+#
+# Write `my_torch_target(label, K, a)`: the $K$ target probabilities torch
 # uses for `label_smoothing=a`, as a formula (no autograd). It is checked against the target
 # read off torch's gradient by `torch_target`.
 
@@ -743,7 +747,9 @@ cu.exercises.check_close(
 )
 
 # %% [markdown]
-# **Exercise 3 (open).** Re-run with `-p smoothing 0.05` and with a larger `train_size`. When
+# **Exercise 3 (open)** · about 15 min · ★★☆ medium
+#
+# Re-run with `-p smoothing 0.05` and with a larger `train_size`. When
 # does smoothing make the model *under*-confident (check the sign of confidence minus accuracy)?
 # Does temperature scaling on top of smoothing still help?
 #

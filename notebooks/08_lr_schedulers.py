@@ -623,7 +623,9 @@ _ = res.compare(
 # rate more epochs in which to pull ahead.
 #
 # ## 6. Exercises
-# **Exercise 1.** Write the learning rate StepLR gives in epoch `epoch` (1-based, as in
+# **Exercise 1** · about 5 min · ★☆☆ easy
+#
+# Write the learning rate StepLR gives in epoch `epoch` (1-based, as in
 # `history["lr"]`) from `lr0`, `step_size` and `gamma`, without any torch code.
 
 
@@ -655,7 +657,9 @@ def solution_step_lr(lr0: float, step_size: int, gamma: float, epoch: int) -> fl
 check_step_lr(solution_step_lr)
 
 # %% [markdown]
-# **Exercise 2.** A validation-loss history is below. With `patience=2` and `factor=0.5` (default
+# **Exercise 2** · about 10 min · ★★☆ medium
+#
+# A validation-loss history is below. With `patience=2` and `factor=0.5` (default
 # threshold), at the start of which epochs (1-based) does ReduceLROnPlateau lower the learning
 # rate? Answer with a list of epochs; the check asks torch's scheduler.
 

@@ -865,7 +865,9 @@ cu.widgets.panel(
 
 # %% [markdown]
 # ## 8. Exercises
-# **Exercise 1.** Three members predict the classes 4, 9 and 2 for one image. Which label does
+# **Exercise 1** · about 5 min · ★☆☆ easy
+#
+# Three members predict the classes 4, 9 and 2 for one image. Which label does
 # `ensembles.hard_vote` return? (Use the tie rule, not the code.)
 
 # %%
@@ -884,7 +886,9 @@ check_equal(
 )
 
 # %% [markdown]
-# **Exercise 2.** Write `majority_error(M, p)`: the probability that more than half of $M$
+# **Exercise 2** · about 15 min · ★★☆ medium
+#
+# Write `majority_error(M, p)`: the probability that more than half of $M$
 # **independent** members (odd $M$), each wrong with probability $p$, are wrong (the sum in
 # section 1; `math.comb` helps): the vote's error for two classes, an upper bound on it for more.
 # Then compare with the measured members: why is the real ensemble's gain so much smaller?
@@ -923,7 +927,9 @@ check_close(
 # it is lower, their mistakes coincide, and the vote can fix only the images where they differ.
 
 # %% [markdown]
-# **Exercise 3 (open).** Re-run with `-p members 8` and with `-p tta vflip`
+# **Exercise 3 (open)** · about 15 min · ★★☆ medium
+#
+# Re-run with `-p members 8` and with `-p tta vflip`
 # (`python -m course_utils run 09 -p members 8`). Does the gain over the best member keep growing
 # with M? Which verdicts change when TTA uses only a transform the models never trained with?
 #

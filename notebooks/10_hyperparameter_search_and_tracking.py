@@ -678,6 +678,8 @@ cu.widgets.panel(
 # %% [markdown]
 # ## 9. Exercise
 #
+# **Exercise 1** · about 5 min · ★☆☆ easy
+#
 # Write `count_pruned(study)`: how many trials of a study did the pruner stop? (Hint:
 # `study.get_trials(states=...)` filters by `TrialState`.)
 

@@ -74,6 +74,7 @@ from torch import nn
 
 import course_utils as cu
 from course_utils import ensembles
+from course_utils.config import autocast_dtype
 from course_utils.data import FLIP_KEEPS_LABEL, normalize
 from course_utils.models import FastCPU
 from course_utils.speed import (
@@ -236,7 +237,9 @@ res.metric("eval_images_per_s", eval_speed)
 # how much of this CPU the chosen set-up uses: the step's FLOPs x steps/s against a big matmul's
 flops_per_image = step_flops(probe_net, xb, rest_y[:batch_size].to(cfg.device)) / batch_size
 peak = matmul_peak(
-    torch.bfloat16 if fast["bf16"] else torch.float32, n=512 if cfg.is_smoke else 2048
+    autocast_dtype(cfg.device) if fast["bf16"] else torch.float32,
+    n=512 if cfg.is_smoke else 2048,
+    device=cfg.device,
 )
 print(
     f"{choice.best}: {flops_per_image / 1e6:.0f} MFLOP per training image, "
@@ -257,7 +260,7 @@ _ = res.metric("bf16_speedup", choice.ratio("bfloat16, channels-last"))
 # without bfloat16 units several times slower again (compare the float32 and bfloat16 rows
 # above): the same sizes could take an hour there. So the notebook
 # plans its work from the speed it just measured (the cell prints what the defaults would take):
-# `budget_s` seconds (cpu: 800), 3/8 for the ablation and 5/8 for the final model. The plan counts
+# `budget_s` seconds (cpu: 800), half for the ablation and half for the final model. The plan counts
 # two costs, each at a speed measured here: training images (at the chosen set-up's images per
 # second, plus 15 % for the source's batches of 32 and the augmentation) and **evaluated images**
 # (validation after every epoch, test predictions, TTA views) at the forward-pass speed just
@@ -277,6 +280,7 @@ if cfg.dataset == "cifar10":
     TRAINED.remove("batch_norm")  # ResNet-18 always has it
 ABLATION_OVERHEAD, FINAL_OVERHEAD = 1.15, 1.05  # training seconds per image over 1 / speed
 EPOCH_FLOOR = 8  # fewer epochs than this, and one member trained longer does better
+ABLATION_SHARE = 0.5  # of budget_s; the rest trains the final model
 budget_seconds = budget_s if budget_s is not None else {"cpu": 800.0}.get(cfg.profile)
 arms = 2 + ("ensemble" in recipe) + len(TRAINED)  # full, source, 2nd member, one per technique
 n_final = min(final_size, len(rest_y))
@@ -325,18 +329,18 @@ def plan_final(budget: float, slowdown: float = 1.0) -> None:
 
 if budget_seconds is not None and "ablation_size" in to_plan:
     fixed = ablation_plan_s(0, monitor_size, abl_test_size)  # evaluation alone
-    if fixed > 0.5 * 3 / 8 * budget_seconds:  # shrink the evaluation subsets, not the seeds
-        shrink = 0.5 * 3 / 8 * budget_seconds / fixed
+    if fixed > 0.5 * ABLATION_SHARE * budget_seconds:  # shrink the evaluation, not the seeds
+        shrink = 0.5 * ABLATION_SHARE * budget_seconds / fixed
         monitor_size = max(min(500, monitor_size), int(monitor_size * shrink))
         abl_test_size = max(min(2000, abl_test_size), int(abl_test_size * shrink))
     ablation_size = fit_to_budget(
         ablation_size,
         lambda n: ablation_plan_s(n, monitor_size, abl_test_size),
-        3 / 8 * budget_seconds,
+        ABLATION_SHARE * budget_seconds,
         floor=500,
     )
 if budget_seconds is not None:
-    plan_final(5 / 8 * budget_seconds)
+    plan_final((1 - ABLATION_SHARE) * budget_seconds)
 cu.table(
     [
         {"size": name, "profile default": planned[name], "planned": globals()[name]}
@@ -533,34 +537,52 @@ score_x, score_y, *monitor = cu.train_val_split(
 )
 score_x, score_y = cu.stratified_subset(score_x, score_y, abl_test_size, seed=cfg.seed)
 ablation = {s: {} for s in seed_list}  # seed -> arm -> per-image correctness on the scored images
+arm_seconds = {s: {} for s in seed_list}  # seed -> arm -> seconds spent training its model(s)
 abl_start = time.perf_counter()
 
 
 # %%
-def ablation_correct(recipe, x, y, s, source=False) -> torch.Tensor:
-    net, _ = train(recipe, x, y, ablation_epochs, s, source=source, monitor=monitor)
-    return correct(predict(net, score_x, tta=False), score_y)
+def timed_train(*args, **kwargs) -> tuple[nn.Module, torch.Tensor | None, float]:
+    """``train(...)`` and the seconds it took."""
+    start = time.perf_counter()
+    net, last_correct = train(*args, **kwargs)
+    return net, last_correct, time.perf_counter() - start
+
+
+def ablation_arm(recipe, x, y, s, source=False) -> tuple[torch.Tensor, float]:
+    net, _, seconds = timed_train(recipe, x, y, ablation_epochs, s, source=source, monitor=monitor)
+    return correct(predict(net, score_x, tta=False), score_y), seconds
 
 
 for s in seed_list:
     x, y = cu.stratified_subset(rest_x, rest_y, ablation_size, seed=s, name="ablation_size")
-    got, sx, sy = ablation[s], score_x, score_y
-    full, got["last epoch"] = train(
+    got, secs, sx, sy = ablation[s], arm_seconds[s], score_x, score_y
+    full, got["last epoch"], secs["full"] = timed_train(
         recipe, x, y, ablation_epochs, s, monitor=monitor, last=(sx, sy)
     )
+    secs["last epoch"] = secs["+ tta"] = secs["everything"] = secs["full"]
     p_full, p_tta = predict(full, sx, tta=False), predict(full, sx, tta=True)
     got["full"], got["+ tta"] = correct(p_full, sy), correct(p_tta, sy)
     p_all = p_tta if "tta" in recipe else p_full
     if "ensemble" in recipe:
-        second, _ = train(recipe, x, y, ablation_epochs, s, member=1, monitor=monitor)
+        second, _, seconds = timed_train(
+            recipe, x, y, ablation_epochs, s, member=1, monitor=monitor
+        )
+        secs["+ ensemble"] = secs["everything"] = secs["full"] + seconds
         got["+ ensemble"] = correct(p_full + predict(second, sx, tta=False), sy)
         p_all = p_all + predict(second, sx, tta="tta" in recipe)
     got["everything"] = correct(p_all, sy)
     for t in TRAINED:
-        got[f"- {t}"] = ablation_correct(recipe - {t}, x, y, s)
-    got["source"] = ablation_correct(recipe, x, y, s, source=True)
+        got[f"- {t}"], secs[f"- {t}"] = ablation_arm(recipe - {t}, x, y, s)
+    got["source"], secs["source"] = ablation_arm(recipe, x, y, s, source=True)
 ablation_seconds = time.perf_counter() - abl_start
-print(f"ablation: {len(seed_list)} seed(s), {ablation_seconds:.0f} s")
+steps = ablation_epochs * -(-ablation_size // batch_size)  # batches per run, rounded up
+print(
+    f"ablation: {len(seed_list)} seed(s), {ablation_seconds:.0f} s; each run took {steps} "
+    f"optimizer steps of {batch_size} images (the source's batches of 32: "
+    f"{ablation_epochs * -(-ablation_size // 32)} steps)"
+)
+res.metric("ablation_steps", steps)
 
 # %% [markdown]
 # The accuracies of every arm, averaged over the seeds:
@@ -649,6 +671,10 @@ plt.show()
 #   little to fight (notebooks 03-05 measure each one with and without overfitting), while
 #   augmentation makes each epoch harder to fit; with batch norm, weight decay acts on the
 #   effective learning rate (above);
+# - a **short run** (the optimizer steps per run are printed under the ablation's cell) is far
+#   from converged; a technique that makes the first steps harder (augmented images, smoothed
+#   targets) can cost accuracy there and pay back over the final model's many more steps, and
+#   the source's batches of 32 take 8 times the steps of batches of 256 on the same images;
 # - **early stopping** (Prechelt, 1998) can only help when a later epoch is worse than an earlier
 #   one; under the one-cycle schedule the learning rate ends near 0, which favours the last epoch;
 # - an **ensemble** helps as much as its members disagree (notebook 09; Lakshminarayanan et al.,
@@ -702,9 +728,10 @@ final_x, final_y = cu.stratified_subset(
 )
 n_members = members if "ensemble" in final_recipe else 1
 final_start = time.perf_counter()
-member_probs, member_accs = [], []
+member_probs, member_accs, member_seconds = [], [], []
 for i in range(n_members):
-    net, _ = train(final_recipe, final_x, final_y, epochs, cfg.seed, member=i)
+    net, _, seconds = timed_train(final_recipe, final_x, final_y, epochs, cfg.seed, member=i)
+    member_seconds.append(seconds)
     member_probs.append(predict(net, test_x, "tta" in final_recipe))
     member_accs.append(accuracy(predict(net, test_x, tta=False), test_y))
 final_probs = torch.stack(member_probs).mean(0)
@@ -805,6 +832,84 @@ cu.table(
 )
 
 # %% [markdown]
+# ### What each second buys: the time-accuracy frontier
+# Every model this notebook trained is one measured run with its own training seconds. The chart
+# puts them side by side: each ablation arm (mean over the seeds; accuracy on the ablation's
+# scored validation images), and the final model, one member and all of them (accuracy on the
+# test set, which the ablation never saw, so the two kinds of point are different images from the
+# same distribution). A run is **on the frontier** when no run that took less time was at least as
+# accurate; a run off it spent seconds that a cheaper run made better use of. The line under the
+# chart says what the source's batches of 32 cost in time on the same images.
+
+
+# %%
+def time_accuracy_points() -> list[dict]:
+    """One row per measured run: its name, training seconds and held-out accuracy."""
+    rows = [
+        {
+            "run": f"ablation: {arm}",
+            "seconds": float(np.mean([arm_seconds[s][arm] for s in seed_list])),
+            "accuracy": float(np.mean(arm_accuracy(arm))),
+            "scored on": f"{len(score_y)} validation",
+        }
+        for arm in ablation[cfg.seed]
+    ]
+    finals = [("final: member 0", member_seconds[0], member_accs[0])]
+    if n_members > 1:
+        finals.append((f"final: {n_members} members", sum(member_seconds), final_acc))
+    for run, seconds, acc in finals:
+        rows.append({"run": run, "seconds": seconds, "accuracy": acc, "scored on": "test"})
+    return rows
+
+
+def on_frontier(rows: list[dict]) -> list[dict]:
+    """Mark each row whose accuracy beats every row that took less time."""
+    best = -1.0
+    for row in sorted(rows, key=lambda r: r["seconds"]):
+        row["on frontier"] = row["accuracy"] > best
+        best = max(best, row["accuracy"])
+    return sorted(rows, key=lambda r: r["seconds"])
+
+
+points = on_frontier(time_accuracy_points())
+cu.table(points)
+fig, ax = plt.subplots(figsize=(7.5, 4.5))
+for kind, marker in (("validation", "o"), ("test", "s")):
+    mine = [p for p in points if kind in p["scored on"]]
+    ax.scatter(
+        [p["seconds"] for p in mine],
+        [100 * p["accuracy"] for p in mine],
+        marker=marker,
+        label=f"scored on {kind} images",
+    )
+front = [p for p in points if p["on frontier"]]
+ax.step(
+    [p["seconds"] for p in front],
+    [100 * p["accuracy"] for p in front],
+    where="post",
+    color="k",
+    lw=0.8,
+    label="frontier",
+)
+for p in points:
+    ax.annotate(p["run"].split(": ")[1], (p["seconds"], 100 * p["accuracy"]), fontsize=7)
+ax.set_xscale("log")
+ax.set_xlabel("training seconds (log scale)")
+ax.set_ylabel("held-out accuracy (%)")
+ax.set_title("time against accuracy: every run this notebook made")
+ax.legend(fontsize=8)
+fig.tight_layout()
+plt.show()
+res.metric("frontier_runs", ", ".join(p["run"] for p in front))
+seconds_of = {p["run"]: p["seconds"] for p in points}
+ratio = seconds_of["ablation: source"] / seconds_of["ablation: full"]
+print(
+    f"the source's recipe trained for {ratio:.1f}x the full recipe's seconds on the same images "
+    f"(batches of 32 against {batch_size})"
+)
+_ = res.metric("source_over_full_seconds", ratio)
+
+# %% [markdown]
 # ## 5. Try it
 # The first panel recombines the **cached ablation results** instantly: tick the techniques you
 # want. A recipe the ablation measured (everything; one model with every trained technique, or
@@ -872,11 +977,13 @@ cu.widgets.panel(
 
 # %% [markdown]
 # ## Exercises
-# 1. Without `schedule`, the learning rate is constant at the one-cycle's *mean*. What is that
-#    mean, as a fraction of the peak `lr`? torch's one-cycle warms up over 30 % of the steps from
-#    lr/25 to lr, then anneals to lr/(25·10⁴), both along half a cosine. Hint: the mean of half a
-#    cosine from $a$ to $b$ is the midpoint $(a+b)/2$. The check compares your answer with the
-#    mean read off torch's scheduler over 1000 steps.
+# **Exercise 1** · about 15 min · ★★☆ medium
+#
+# Without `schedule`, the learning rate is constant at the one-cycle's *mean*. What is that
+# mean, as a fraction of the peak `lr`? torch's one-cycle warms up over 30 % of the steps from
+# lr/25 to lr, then anneals to lr/(25·10⁴), both along half a cosine. Hint: the mean of half a
+# cosine from $a$ to $b$ is the midpoint $(a+b)/2$. The check compares your answer with the
+# mean read off torch's scheduler over 1000 steps.
 
 # %%
 measured_fraction = one_cycle_mean_lr(1000) / lr
@@ -903,15 +1010,27 @@ cu.exercises.check_close(
 
 
 # %% [markdown]
-# 2. Run the notebook with `-p techniques augment,batch_norm,schedule` (no weight decay, smoothing,
-#    early stopping, ensemble or TTA) and compare the final accuracy and time with this run's: how
-#    much of the final accuracy do the three "optimization" techniques buy on their own?
-# 3. The ablation measures each technique with all the others present. Write the opposite
-#    experiment, a **forward selection**: start from the source's setup and add the technique that
-#    helps most, then the next. Does the order agree with the ablation?
-# 4. Time `step_speed` with the model wrapped in `torch.compile` (compile once, then time): is it
-#    faster than the eager bfloat16 model on your machine, and how many seconds does compiling
-#    cost? When does it pay off over the final model's training?
+# **Exercise 2** · about 30 min · ★☆☆ easy
+#
+# Run the notebook with `-p techniques augment,batch_norm,schedule` (no weight decay, smoothing,
+# early stopping, ensemble or TTA) and compare the final accuracy and time with this run's: how
+# much of the final accuracy do the three "optimization" techniques buy on their own?
+#
+# **Exercise 3** · about 60 min · ★★★ hard
+#
+# The ablation measures each technique with all the others present. Write the opposite
+# experiment, a **forward selection**: start from the source's setup and add the technique that
+# helps most, then the next. Does the order agree with the ablation?
+#
+# **Exercise 4** · about 20 min · ★★☆ medium
+#
+# Add a `torch.compile`d model to the speed check:
+# `course_utils.speed.train_step_timer(lambda: torch.compile(CapstoneCNN(ds.shape,
+# ds.num_classes)), xb, yb, bf16=..., channels_last=...)` compiles at its first call, so time
+# that call on its own, then hand it to `course_utils.speed.choose_fastest` beside the set-up
+# chosen above. Is the compiled model faster on your machine, and how many seconds does compiling
+# cost? After how many training images does it pay back
+# (`course_utils.speed.images_to_pay_back`), and does the final model train that many?
 #
 # ## Summary
 # - The recipe's parts interact: an ablation measures what each adds *to the others*, at one

@@ -1,5 +1,7 @@
 import copy
+import importlib.util
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -181,3 +183,21 @@ def test_step_flops_counts_forward_and_weight_gradient_of_a_linear_layer():
 
 def test_matmul_peak_is_a_positive_rate():
     assert matmul_peak(torch.float32, n=64, repeats=1) > 0
+
+
+def _fast_lane():
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "fast_lane.py"
+    spec = importlib.util.spec_from_file_location("fast_lane", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_fast_lane_frontier_marks_only_runs_no_earlier_run_matched():
+    course = [{"seconds": 40.0, "acc": 0.90}, {"seconds": 80.0, "acc": 0.92}]
+    source = [{"seconds": 41.0, "acc": 0.85}, {"seconds": 81.0, "acc": 0.93}]
+    lines = _fast_lane().frontier(course, source).splitlines()[1:]
+    assert [line.split()[2] for line in lines] == ["course", "source", "course", "source"]
+    assert [line.endswith("*") for line in lines] == [True, False, True, True]
+    first_times = _fast_lane().first_times(course)
+    assert first_times == {0.92: 80.0, 0.93: None}

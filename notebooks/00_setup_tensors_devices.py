@@ -25,9 +25,10 @@
 #
 # **Prerequisites**: Python and a first look at PyTorch.
 #
-# **Run time** on a 2-core Xeon with AMX bfloat16 (measured): `smoke` ≈ 15 s, `cpu` ≈ 30 s
-# on a quiet day and 58 s on a day it ran 2x slower (an AVX2-only laptop: not yet
-# measured).
+# **Run time** measured on a 2-core AMD EPYC with AVX2 only (simulated: `ATEN_CPU_CAPABILITY=avx2
+# ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2`), quiet: `cpu` ≈ 63 s; on a 2-core Xeon
+# with AMX bfloat16: `smoke` ≈ 15 s, `cpu` ≈ 30 s on a quiet day and 58 s on a day it ran 2x
+# slower.
 
 # %% tags=["parameters"]
 profile: str = "auto"  # smoke | cpu | gpu | auto ($COURSE_PROFILE, else gpu with CUDA, else cpu)

@@ -31,7 +31,7 @@
 #
 # **Run time** measured on a 2-core AMD EPYC (AVX-512 with bfloat16, no AMX), quiet: `smoke` ≈ 20 s,
 # `cpu` ≈ 2.2 min (133 s); with AVX2 only (simulated: `ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2
-# MKL_ENABLE_INSTRUCTIONS=AVX2`): `cpu` ≈ 2.5 min (151 s). The committed run took longer because
+# MKL_ENABLE_INSTRUCTIONS=AVX2`): `cpu` ≈ 2.9 min (173 s). The committed run took longer because
 # another job shared the machine. `gpu` (an estimate) ≈ 3 min.
 
 # %% tags=["parameters"]

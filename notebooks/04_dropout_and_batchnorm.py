@@ -30,7 +30,7 @@
 #
 # **Run time** measured on a 2-core AMD EPYC (AVX-512 with bfloat16, no AMX), quiet: `smoke` ≈ 16 s,
 # `cpu` ≈ 2.3 min; with AVX2 only (simulated: `ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2
-# MKL_ENABLE_INSTRUCTIONS=AVX2`): `cpu` ≈ 2.4 min. `gpu` (an estimate: 45 ResNet-18 runs, 30 of
+# MKL_ENABLE_INSTRUCTIONS=AVX2`): `cpu` ≈ 2.6 min (157 s). `gpu` (an estimate: 45 ResNet-18 runs, 30 of
 # them 100 epochs long) ≈ 30 min.
 
 # %% tags=["parameters"]

@@ -30,7 +30,7 @@
 #
 # **Run time** measured on a 2-core AMD EPYC (AVX-512 with bfloat16, no AMX), quiet: `smoke` ≈ 16 s,
 # `cpu` ≈ 1.7 min; with AVX2 only (simulated: `ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2
-# MKL_ENABLE_INSTRUCTIONS=AVX2`): `cpu` ≈ 1.6 min. `gpu` (an estimate: 15 ResNet-18 runs, 10 of
+# MKL_ENABLE_INSTRUCTIONS=AVX2`): `cpu` ≈ 1.6 min (96 s). `gpu` (an estimate: 15 ResNet-18 runs, 10 of
 # them 51 epochs long) ≈ 10 min.
 
 # %% tags=["parameters"]

@@ -30,7 +30,7 @@
 #
 # **Run time** measured on a 2-core AMD EPYC (AVX-512 with bfloat16, no AMX), quiet: `cpu` ≈ 74 s;
 # with AVX2 only (simulated: `ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2
-# MKL_ENABLE_INSTRUCTIONS=AVX2`): `cpu` ≈ 83 s. `smoke` takes a few seconds (6 s on a 2-core Xeon).
+# MKL_ENABLE_INSTRUCTIONS=AVX2`): `cpu` ≈ 72 s. `smoke` takes a few seconds (6 s on a 2-core Xeon).
 
 # %% tags=["parameters"]
 profile: str = "auto"  # smoke | cpu | gpu | auto ($COURSE_PROFILE, else gpu with CUDA, else cpu)

@@ -29,8 +29,8 @@
 # **Prerequisites:** notebooks 02 (overfitting, validation) and 06 (label noise as a regularizer).
 #
 # **Run time** measured on a 2-core AMD EPYC (AVX-512 with bfloat16, no AMX), quiet:
-# `smoke` ≈ 11 s, `cpu` ≈ 39 s; with AVX2 only (simulated: `ATEN_CPU_CAPABILITY=avx2
-# ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2`): `cpu` ≈ 39 s. `gpu` (an estimate)
+# `smoke` ≈ 11 s, `cpu` ≈ 61 s; with AVX2 only (simulated: `ATEN_CPU_CAPABILITY=avx2
+# ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2`): `cpu` ≈ 41 s. `gpu` (an estimate)
 # ≈ 1 min.
 
 # %% tags=["parameters"]

@@ -22,9 +22,10 @@
 #
 # **Prerequisites:** notebook 01 (optimizers), notebook 02 (validation curves).
 #
-# **Run time** on a 2-core Xeon with AMX bfloat16 (measured): `smoke` ≈ 8 s, `cpu` ≈ 40 s
-# on a quiet day and 82 s on a day it ran 2x slower (an AVX2-only laptop: not yet
-# measured);
+# **Run time** measured on a 2-core AMD EPYC with AVX2 only (simulated: `ATEN_CPU_CAPABILITY=avx2
+# ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2`), quiet: `cpu` ≈ 82 s; on a 2-core Xeon
+# with AMX bfloat16: `smoke` ≈ 8 s, `cpu` ≈ 40 s on a quiet day and 82 s on a day it ran 2x
+# slower;
 # `gpu` (an estimate) a few minutes.
 
 # %% tags=["parameters"]

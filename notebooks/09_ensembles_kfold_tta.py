@@ -31,8 +31,9 @@
 #
 # **Run time** measured on a 2-core AMD EPYC (AVX-512 with bfloat16, no AMX), quiet:
 # `smoke` ≈ 14 s, `cpu` ≈ 2.6 min; with AVX2 only (simulated: `ATEN_CPU_CAPABILITY=avx2
-# ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2`): `cpu` ≈ 2.8 min. `gpu` (an estimate)
-# a few minutes.
+# ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2`): `cpu` ≈ 3.0 min (177 s, at the
+# budget's edge; `-p seeds 4` or a smaller `train_size` shortens it). `gpu` (an estimate) a few
+# minutes.
 
 # %% tags=["parameters"]
 profile: str = "auto"  # smoke | cpu | gpu | auto ($COURSE_PROFILE, else gpu with CUDA, else cpu)

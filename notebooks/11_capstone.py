@@ -32,10 +32,15 @@
 #
 # **Run time**: `smoke` ≈ 15 s. Under `cpu` the notebook plans its training to `budget_s` (800 s)
 # from the speed it measures (section "Sized to this machine"), so the run stays near 12-15 min
-# on any CPU and a slower CPU gets a smaller model budget, not a longer run. Measured, quiet
-# machine: a 2-core AMD EPYC with AVX-512 bfloat16 (no AMX), 11.6 min (the committed run: 1,387
-# training images/s in bfloat16, 4.2x its float32). `gpu` (an
-# estimate): a few minutes on Fashion-MNIST, longer with CIFAR-10 and ResNet-18.
+# on any CPU and a slower CPU gets a smaller model budget, not a longer run. Measured, quiet, on
+# a 2-core AMD EPYC with AVX-512 bfloat16 (no AMX): 13.5 min (the committed run: 1,528 training
+# images/s in bfloat16, 2.9x its float32; 2,509 images per ablation seed; 93.0 % test); with
+# AVX2 only (simulated: `ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2
+# MKL_ENABLE_INSTRUCTIONS=AVX2`, seed 7): 14.6 min (float32 channels-last, 694 images/s,
+# bfloat16 0.1x; 754 images per ablation seed, one member of 5 epochs; 92.45 % test). On such a
+# CPU the ablation's runs are very short (12 optimizer steps), so read its verdicts as a
+# small-budget experiment. `gpu` (an estimate): a few minutes on Fashion-MNIST, longer with
+# CIFAR-10 and ResNet-18.
 
 # %% tags=["parameters"]
 profile: str = "auto"  # smoke | cpu | gpu | auto ($COURSE_PROFILE, else gpu with CUDA, else cpu)

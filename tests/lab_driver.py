@@ -281,9 +281,12 @@ class Lab:
         queued or running and the kernel is idle (TimeoutError past ``limit_s``). Returns the
         seconds the run took."""
         self.menu("Edit", "Clear Outputs of All Cells")
+        wait_until("Clear Outputs: every prompt cleared", lambda: not self.numbered(), 10, 0.05)
         start = time.monotonic()
         self.menu("Run", "Run All Cells")
-        wait_until("Run All Cells: the cells to be queued", lambda: self.queued(), 10, 0.05)
+        # A short notebook can finish between two polls, so a numbered prompt counts too.
+        started = lambda: self.queued() or self.numbered()  # noqa: E731
+        wait_until("Run All Cells: a cell queued or run", started, 10, 0.05)
 
         def done() -> bool:
             return not self.queued() and self.idle()
@@ -294,6 +297,10 @@ class Lab:
     def queued(self) -> bool:
         """A code cell is queued or running (its prompt reads ``[*]``)."""
         return any("*" in p for p in self.prompts())
+
+    def numbered(self) -> bool:
+        """A code cell's prompt carries an execution count (it has run since the last clear)."""
+        return any(any(ch.isdigit() for ch in p) for p in self.prompts())
 
     def not_run(self) -> list[str]:
         """The first line of every code cell (with a visible input) that has not run."""

@@ -181,15 +181,22 @@ class Results:
         unit: str = "",
         detail: str = "",
         timing: bool = False,
+        when_constant: str | None = None,
     ) -> str:
         """Decide a comparison with :func:`decide`; record it and return the verdict.
 
         ``timing=True`` marks a speed claim: when the machine is loaded (load average above the
         core count plus half a core, the run's own threads included) the verdict is inconclusive
-        whatever the numbers say.
+        whatever the numbers say. ``when_constant`` says why every seed can give the same
+        difference (e.g. early stopping that never stopped a run); when that happens there is no
+        spread to build an interval from, and the claim is recorded as :meth:`untestable`.
 
         Taught in notebook 00 (the claims rule).
         """
+        values = as_diffs(diffs)
+        if when_constant is not None and len(values) > 1 and len(set(values)) == 1:
+            why = f"every seed gave the same difference ({values[0]:+.4f}): {when_constant}"
+            return self.untestable(claim, why)
         min_effect = self._min_effect(min_effect, unit)
         decision = self._decide(claim, diffs, min_effect)
         if timing:

@@ -509,9 +509,11 @@ def kfold(s: int, k: int, model_name: str = "small_cnn") -> dict:
     train_x, train_y = splits[s][:2]
     skf = StratifiedKFold(n_splits=k, shuffle=True, random_state=s)
     out = dict(oof=torch.zeros(len(train_y), ds.num_classes), test=[], train_s=0.0, infer_s=0.0)
+    out["fold_acc"] = []  # each fold model's accuracy on the fold it did not train on
     for fit_idx, held in skf.split(np.zeros(len(train_y)), train_y.numpy()):
         net, train_s = train_model(model_name, train_x[fit_idx], train_y[fit_idx], s, s)
         out["oof"][held] = ensembles.tta_predict(net, prep(train_x[held]), [ensembles.identity])
+        out["fold_acc"].append(accuracy(out["oof"][held].argmax(1), train_y[held]))
         start = time.perf_counter()
         out["test"].append(ensembles.tta_predict(net, test_x, [ensembles.identity]))
         out["infer_s"] += time.perf_counter() - start
@@ -569,6 +571,39 @@ print(f"load average while measuring: {os.getloadavg()[0]:.1f} on {cfg.threads} 
 # The single model passes over the training split once per epoch; a k-fold ensemble passes over it
 # $k - 1$ times per epoch, so weigh the ensemble's accuracy against its training seconds, not only
 # against the single model's accuracy.
+#
+# ### The cross-validation estimate
+# The classic use of the k folds is an **estimate** of how well a model trained this way does on
+# new data, without a test set: every training example is predicted once by the fold model that
+# did not see it, and the **out-of-fold accuracy** is the estimate. The spread over the k folds
+# says how much one fold's score could differ from another's. Both are set here against what the
+# estimate is for: the fold models' mean accuracy on the test set, which cross-validation never
+# touched. The fold models train on $(k-1)/k$ of the data, so the estimate is of a model trained
+# on slightly less data than the final one (Kohavi, 1995). The standard deviation over folds is
+# not a standard error of the estimate: the folds share training data, so their scores are
+# correlated, and no unbiased variance estimate of k-fold exists (Bengio & Grandvalet, 2004).
+
+# %%
+cv_rows = []
+for s in seed_list:
+    run = kfold_runs[(s, folds)]
+    oof_acc = accuracy(run["oof"].argmax(1), splits[s][1])
+    cv_rows.append(
+        {
+            "seed": s,
+            "out-of-fold acc": oof_acc,
+            "sd over folds": float(np.std(run["fold_acc"], ddof=1)),
+            "fold models' test acc": run["model_acc"],
+            "estimate - test": oof_acc - run["model_acc"],
+        }
+    )
+cu.table(cv_rows)
+gap = [r["estimate - test"] for r in cv_rows]
+print(
+    f"{folds}-fold estimate minus the fold models' test accuracy: {100 * np.mean(gap):+.2f} points "
+    f"on average over {len(gap)} seed(s), from {100 * min(gap):+.2f} to {100 * max(gap):+.2f}"
+)
+_ = res.metric("cv_estimate_minus_test", float(np.mean(gap)))
 #
 # ### Going further: stacking
 # Voting weights every member equally. **Stacking** (Wolpert, 1992) *learns* how to combine them: a
@@ -972,6 +1007,8 @@ check_close(
 #   weights leads to wider optima and better generalization. *UAI 2018*.
 # - Hinton, G., Vinyals, O., & Dean, J. (2015). Distilling the knowledge in a neural network.
 #   *NIPS 2014 Deep Learning Workshop*, arXiv:1503.02531.
+# - Bengio, Y., & Grandvalet, Y. (2004). No unbiased estimator of the variance of k-fold
+#   cross-validation. *Journal of Machine Learning Research*, 5, 1089–1105.
 
 # %%
 for row in summary:  # e.g. "ensemble_tta_test_acc", "kfold_train_s", "tta_inference_s"

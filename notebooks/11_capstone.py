@@ -30,17 +30,17 @@
 # **Prerequisites:** all of 00-10; especially 03 (AdamW, augmentation), 04 (batch norm),
 # 05 (early stopping), 07 (label smoothing), 08 (one-cycle) and 09 (ensembles, TTA).
 #
-# **Run time**: `smoke` ≈ 15 s. Under `cpu` the notebook plans its training to `budget_s` (800 s)
-# from the speed it measures (section "Sized to this machine"), so the run stays near 12-15 min
-# on any CPU and a slower CPU gets a smaller model budget, not a longer run. Measured, quiet, on
-# a 2-core AMD EPYC with AVX-512 bfloat16 (no AMX): 13.5 min (the committed run: 1,528 training
-# images/s in bfloat16, 2.9x its float32; 2,509 images per ablation seed; 93.0 % test); with
-# AVX2 only (simulated: `ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2
-# MKL_ENABLE_INSTRUCTIONS=AVX2`, seed 7): 14.6 min (float32 channels-last, 694 images/s,
-# bfloat16 0.1x; 754 images per ablation seed, one member of 5 epochs; 92.45 % test). On such a
-# CPU the ablation's runs are very short (12 optimizer steps), so read its verdicts as a
-# small-budget experiment. `gpu` (an estimate): a few minutes on Fashion-MNIST, longer with
-# CIFAR-10 and ResNet-18.
+# **Run time**: `smoke` ≈ 20 s. Under `cpu` the notebook plans its training to `budget_s` (800 s)
+# from the speeds it measures (section "Sized to this machine"), so the run stays near 12-15 min
+# on any CPU and a slower CPU gets a smaller budget, not a longer run. Measured, quiet, on a
+# 2-core AMD EPYC with AVX-512 bfloat16 (no AMX): 12.7 min (the committed run: 1,344 training
+# images/s in bfloat16 + channels-last, 2.3x its float32; the half-width ablation model 3,340
+# images/s, 4,000 images per seed, 128 optimizer steps per run; one final member of 12 epochs,
+# 93.65 % test); with AVX2 only (simulated: `ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2
+# MKL_ENABLE_INSTRUCTIONS=AVX2`, seed 7): 13.8 min (float32 channels-last, 630 images/s,
+# bfloat16 0.09x; the ablation model 1,754 images/s, 3,068 images per seed, 96 steps per run;
+# one final member of 5 epochs, 92.37 % test). `gpu` (an estimate): a few minutes on
+# Fashion-MNIST, longer with CIFAR-10 and ResNet-18.
 
 # %% tags=["parameters"]
 profile: str = "auto"  # smoke | cpu | gpu | auto ($COURSE_PROFILE, else gpu with CUDA, else cpu)
@@ -56,9 +56,10 @@ epochs: int | None = None  # epochs of each final member; None = profile default
 final_size: int | None = None  # final model's training images (at most all but validation)
 ablation_size: int | None = None  # training images per seed in the ablation; None = profile
 ablation_epochs: int | None = None  # epochs of every ablation run; None = profile default
+ablation_width: float = 0.5  # the ablation model's widths over the final model's (1 = the same)
 val_size: int | None = None  # validation images held out of the training set; None = profile
 test_size: int | None = None  # test images evaluated (a stratified subset); None = profile
-batch_size: int = 256  # the recipe's mini-batch size
+batch_size: int = 128  # the recipe's mini-batch size
 lr: float = 0.004  # AdamW's peak learning rate (one-cycle)
 weight_decay: float = 0.05  # AdamW's decoupled decay factor (torch multiplies it by the lr)
 smoothing: float = 0.1  # label smoothing alpha
@@ -85,10 +86,12 @@ from course_utils.models import FastCPU
 from course_utils.speed import (
     CPU_SETUPS,
     choose_cpu_setup,
+    choose_fastest,
     fit_to_budget,
     inference_speed,
     matmul_peak,
     step_flops,
+    train_step_timer,
 )
 
 to_plan = {n for n in ("ablation_size", "members", "epochs") if globals()[n] is None}
@@ -111,6 +114,7 @@ cfg = cu.setup(
     final_size=cu.integer(100, 60000, smoke=1000, cpu=60000, gpu=60000),
     ablation_size=cu.integer(100, 60000, smoke=500, cpu=4000, gpu=20000),
     ablation_epochs=cu.integer(1, 200, smoke=1, cpu=4, gpu=10),
+    ablation_width=cu.number(0.1, 2),
     val_size=cu.integer(100, 20000, smoke=500, cpu=5000, gpu=5000),
     test_size=cu.integer(100, 10000, smoke=1000, cpu=10000, gpu=10000),
     batch_size=cu.integer(8, 4096),
@@ -196,6 +200,11 @@ class CapstoneCNN(nn.Module):
         return self.head(self.features(x))
 
 
+def widths_at(width: float) -> tuple[int, ...]:
+    """The widths (32, 64, 128) times ``width``: the ablation's smaller copy of the model."""
+    return tuple(max(4, round(width * w)) for w in (32, 64, 128))
+
+
 # %%
 # NBVAL_CHECK_OUTPUT
 probe = normalize(ds.test_x[:16], ds.mean, ds.std)
@@ -235,10 +244,21 @@ choice = choose_cpu_setup(
 print(choice)
 fast = CPU_SETUPS[choice.best]  # FastCPU's options: bf16, channels_last
 speed = choice.speeds[choice.best]  # training images per second of the chosen set-up
+small = lambda: CapstoneCNN(ds.shape, ds.num_classes, widths=widths_at(ablation_width))  # noqa: E731
+small_timer = train_step_timer(small, xb, rest_y[:batch_size].to(cfg.device), **fast)
+abl_speed = choose_fastest({"ablation": small_timer}, repeats=1 if cfg.is_smoke else 5).speeds
+abl_speed = abl_speed["ablation"]  # the same set-up, on the ablation's model
 probe_net = FastCPU(CapstoneCNN(ds.shape, ds.num_classes), **fast).to(cfg.device)
 eval_x = normalize(rest_x[: 250 if cfg.is_smoke else 2000], ds.mean, ds.std).to(cfg.device)
 eval_speed = inference_speed(probe_net, eval_x, repeats=1 if cfg.is_smoke else 2)
+small_net = FastCPU(small(), **fast).to(cfg.device)
+abl_eval_speed = inference_speed(small_net, eval_x, repeats=1 if cfg.is_smoke else 2)
+print(
+    f"ablation model (widths {widths_at(ablation_width)}): {abl_speed:.0f} training images/s, "
+    f"{abl_eval_speed:.0f} evaluated images/s ({abl_speed / speed:.1f}x the final model's)"
+)
 res.metric("eval_images_per_s", eval_speed)
+res.metric("ablation_images_per_s", abl_speed)
 # how much of this CPU the chosen set-up uses: the step's FLOPs x steps/s against a big matmul's
 flops_per_image = step_flops(probe_net, xb, rest_y[:batch_size].to(cfg.device)) / batch_size
 peak = matmul_peak(
@@ -258,13 +278,13 @@ _ = res.metric("bf16_speedup", choice.ratio("bfloat16, channels-last"))
 
 # %% [markdown]
 # ### Sized to this machine
-# The cpu profile's sizes (4000 images per seed in the ablation; two final members of 12 epochs on
-# all 55,000 training images) were set on a 2-core Xeon with AMX bfloat16 matrix units, which
-# trains this model at 2,800-5,100 images/s; there they fit about 5 and 9 minutes. Other CPUs
-# are slower (the cell below prints what the defaults would take on this one), and a laptop CPU
-# without bfloat16 units several times slower again (compare the float32 and bfloat16 rows
-# above): the same sizes could take an hour there. So the notebook
-# plans its work from the speed it just measured (the cell prints what the defaults would take):
+# The cpu profile's sizes (up to 4000 images per seed in the ablation; two final members of 12
+# epochs on all 55,000 training images) cannot fit every CPU: this model trains at 2,800-5,100
+# images/s on a 2-core Xeon with AMX bfloat16 matrix units, about 1,200-1,500 on a 2-core EPYC
+# with AVX-512 bfloat16, and about 500-700 in float32 on a CPU with AVX2 only, like most laptops
+# (compare the float32 and bfloat16 rows above), where the defaults would take over an hour. So
+# the notebook plans its work from the speeds it just measured (the cell prints what the defaults
+# would take):
 # `budget_s` seconds (cpu: 800), half for the ablation and half for the final model. The plan counts
 # two costs, each at a speed measured here: training images (at the chosen set-up's images per
 # second, plus 15 % for the source's batches of 32 and the augmentation) and **evaluated images**
@@ -274,8 +294,17 @@ _ = res.metric("bf16_speedup", choice.ratio("bfloat16, channels-last"))
 # test subsets the ablation uses shrink (not below 500 and 2000 images; never fewer seeds, the
 # claims need them). Then the ablation gets as many training images per seed as fit. After the
 # ablation the final model is planned again from the seconds left and the speed the ablation
-# actually saw: first fewer epochs (down to 8), then one member instead of two, then fewer epochs
-# again. A size you set yourself is used as given.
+# actually saw: first fewer epochs (down to 8), then one member instead of two (with as many
+# epochs again as fit), then fewer epochs again. A size you set yourself is used as given.
+#
+# The ablation trains a **smaller copy of the model**: the same layers at `ablation_width` (0.5)
+# times the widths, 16, 32 and 64 channels, which needs about a quarter of the arithmetic. The
+# speed cell above measured it in the same set-up; on a 2-core EPYC it trained 2.5 (bfloat16) to
+# 2.8 (float32, AVX2 only) times faster than the full model. So the ablation's runs get that many
+# more images and optimizer steps: with AVX2 only and the full-width model at batches of 256, a
+# run was 12 optimizer steps, far from the final model's thousands. The price: the ablation's
+# verdicts are about the smaller model, a proxy for the final one (exercise 5 tests whether
+# they carry over).
 
 # %%
 TRAINED = [
@@ -308,7 +337,7 @@ def ablation_plan_s(size: int, monitor_n: int = 0, test_n: int = 0) -> float:
     """Planned ablation seconds: training images at ``speed``, evaluations at ``eval_speed``."""
     train_images = seeds * arms * ablation_epochs * size
     evaluated = seeds * (arms * ablation_epochs * monitor_n + test_passes * test_n)
-    return ABLATION_OVERHEAD * train_images / speed + evaluated / eval_speed
+    return ABLATION_OVERHEAD * train_images / abl_speed + evaluated / abl_eval_speed
 
 
 def final_plan_s(members: int, epochs: int, slowdown: float = 1.0) -> float:
@@ -321,11 +350,16 @@ def final_plan_s(members: int, epochs: int, slowdown: float = 1.0) -> float:
 
 
 def plan_final(budget: float, slowdown: float = 1.0) -> None:
-    """Fewer epochs (down to EPOCH_FLOOR), then fewer members, then fewer epochs, until it fits."""
+    """Fewer epochs (down to EPOCH_FLOOR), then fewer members, then fewer epochs, until it fits;
+    with a member fewer, as many epochs again as fit (up to the planned ones)."""
     global members, epochs
     while final_plan_s(members, epochs, slowdown) > budget and epochs > 1:
         if members > 1 and epochs <= EPOCH_FLOOR and "members" in to_plan:
             members -= 1
+            while (
+                epochs < planned["epochs"] and final_plan_s(members, epochs + 1, slowdown) <= budget
+            ):
+                epochs += 1
         elif "epochs" in to_plan:
             epochs -= 1
         else:
@@ -479,10 +513,12 @@ def accuracy(probs: torch.Tensor, y: torch.Tensor) -> float:
 
 
 # %%
-def new_net(recipe: frozenset) -> nn.Module:
+def new_net(recipe: frozenset, width: float = 1.0) -> nn.Module:
+    """The model, its widths times ``width`` (the ablation's is smaller)."""
     if cfg.dataset == "cifar10":  # the notes' model
-        return cu.build_model("resnet18", ds.shape, ds.num_classes)
-    return CapstoneCNN(ds.shape, ds.num_classes, batch_norm="batch_norm" in recipe)
+        return cu.build_model("resnet18", ds.shape, ds.num_classes, width=round(64 * width))
+    widths = widths_at(width)
+    return CapstoneCNN(ds.shape, ds.num_classes, batch_norm="batch_norm" in recipe, widths=widths)
 
 
 def batches_for(recipe, x, y, seed: int, source: bool) -> cu.Batches:
@@ -492,10 +528,12 @@ def batches_for(recipe, x, y, seed: int, source: bool) -> cu.Batches:
     return ds.loader(x, y, size, shuffle=True, augment=augment, seed=seed, device=cfg.device)
 
 
-def train(recipe, x, y, epochs, seed, *, member=0, source=False, monitor=None, last=None):
+def train(
+    recipe, x, y, epochs, seed, *, member=0, source=False, monitor=None, last=None, width=1.0
+):
     """Train one model; returns it and its last epoch's per-image correctness on ``last``."""
     torch.manual_seed(seed + 1000 * member)
-    net = FastCPU(new_net(recipe), **fast).to(cfg.device)
+    net = FastCPU(new_net(recipe, width), **fast).to(cfg.device)
     batches = batches_for(recipe, x, y, seed + 1000 * member, source)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3) if source else make_optimizer(net, recipe)
     schedule = None if source else make_schedule(opt, recipe, epochs * len(batches))
@@ -518,10 +556,11 @@ def train(recipe, x, y, epochs, seed, *, member=0, source=False, monitor=None, l
 #
 # The ablation runs on a **reduced budget** so that it fits the profile: `ablation_size` training
 # images per seed (a stratified subset of the training split), `ablation_epochs` epochs, `seeds`
-# paired seeds. The validation split is cut in two: early stopping watches 1000 of its images, and
-# every arm is **scored on the other 4000** (fewer of each on a slow machine: the planning cell
-# printed both). The ablation never sees the test set: it chooses the final recipe, and a choice
-# made on test images would make the final test accuracy optimistic. The trained techniques are
+# paired seeds, on the half-width model (`ablation_width`). The validation split is cut in two:
+# early stopping watches 1000 of its images, and every arm is **scored on the other 4000** (fewer
+# of each on a slow machine: the planning cell printed both). The ablation never sees the test
+# set: it chooses the final recipe, and a choice made on test images would make the final test
+# accuracy optimistic. The trained techniques are
 # compared on one model, without TTA; early stopping is measured on the full run (its
 # best-validation weights against its last epoch's), the ensemble as two full-recipe models
 # against the first alone, and TTA on the first model.
@@ -555,7 +594,9 @@ def timed_train(*args, **kwargs) -> tuple[nn.Module, torch.Tensor | None, float]
 
 
 def ablation_arm(recipe, x, y, s, source=False) -> tuple[torch.Tensor, float]:
-    net, _, seconds = timed_train(recipe, x, y, ablation_epochs, s, source=source, monitor=monitor)
+    net, _, seconds = timed_train(
+        recipe, x, y, ablation_epochs, s, source=source, monitor=monitor, width=ablation_width
+    )
     return correct(predict(net, score_x, tta=False), score_y), seconds
 
 
@@ -563,7 +604,7 @@ for s in seed_list:
     x, y = cu.stratified_subset(rest_x, rest_y, ablation_size, seed=s, name="ablation_size")
     got, secs, sx, sy = ablation[s], arm_seconds[s], score_x, score_y
     full, got["last epoch"], secs["full"] = timed_train(
-        recipe, x, y, ablation_epochs, s, monitor=monitor, last=(sx, sy)
+        recipe, x, y, ablation_epochs, s, monitor=monitor, last=(sx, sy), width=ablation_width
     )
     secs["last epoch"] = secs["+ tta"] = secs["everything"] = secs["full"]
     p_full, p_tta = predict(full, sx, tta=False), predict(full, sx, tta=True)
@@ -571,7 +612,7 @@ for s in seed_list:
     p_all = p_tta if "tta" in recipe else p_full
     if "ensemble" in recipe:
         second, _, seconds = timed_train(
-            recipe, x, y, ablation_epochs, s, member=1, monitor=monitor
+            recipe, x, y, ablation_epochs, s, member=1, monitor=monitor, width=ablation_width
         )
         secs["+ ensemble"] = secs["everything"] = secs["full"] + seconds
         got["+ ensemble"] = correct(p_full + predict(second, sx, tta=False), sy)
@@ -623,17 +664,17 @@ if "ensemble" in recipe:
     effects["ensemble"] = effect("+ ensemble", "full")
 if "tta" in recipe:
     effects["tta"] = effect("+ tta", "full")
-budget = f"{ablation_size} images x {ablation_epochs} epochs, {len(seed_list)} paired seeds"
+budget = (
+    f"{ablation_size} images x {ablation_epochs} epochs, {len(seed_list)} paired seeds, "
+    f"widths {widths_at(ablation_width)}"
+)
 verdicts, hurts = {}, set()
 for t, diffs in effects.items():
     claim, detail = f"Each technique helps: {t}", f"full recipe minus {t}; {budget}"
-    if len(diffs) > 1 and np.ptp(diffs) == 0:  # e.g. early stopping that never stopped a run
-        why = f"every seed gave the same difference ({diffs[0]:+.4f}) at {budget}"
-        verdicts[t] = res.untestable(claim, why)
-    else:
-        verdicts[t] = res.compare(claim, diffs, unit="accuracy", detail=detail)
-        if res.claims[-1]["reason"] == "reversed":  # the whole interval below 0: it hurts here
-            hurts.add(t)
+    same = f"at {budget} (e.g. early stopping that never stopped a run)"
+    verdicts[t] = res.compare(claim, diffs, unit="accuracy", detail=detail, when_constant=same)
+    if res.claims[-1].get("reason") == "reversed":  # the whole interval below 0: it hurts here
+        hurts.add(t)
 
 # %%
 res.compare(
@@ -679,7 +720,7 @@ plt.show()
 # - a **short run** (the optimizer steps per run are printed under the ablation's cell) is far
 #   from converged; a technique that makes the first steps harder (augmented images, smoothed
 #   targets) can cost accuracy there and pay back over the final model's many more steps, and
-#   the source's batches of 32 take 8 times the steps of batches of 256 on the same images;
+#   the source's batches of 32 take 4 times the steps of batches of 128 on the same images;
 # - **early stopping** (Prechelt, 1998) can only help when a later epoch is worse than an earlier
 #   one; under the one-cycle schedule the learning rate ends near 0, which favours the last epoch;
 # - an **ensemble** helps as much as its members disagree (notebook 09; Lakshminarayanan et al.,
@@ -964,7 +1005,7 @@ def run_short(epochs: int, **on: bool) -> None:
     chosen = frozenset(t for t, v in on.items() if v)
     x, y = cu.stratified_subset(rest_x, rest_y, ablation_size, seed=cfg.seed)
     start = time.perf_counter()
-    net, _ = train(chosen, x, y, epochs, cfg.seed, monitor=monitor)
+    net, _ = train(chosen, x, y, epochs, cfg.seed, monitor=monitor, width=ablation_width)
     acc = accuracy(predict(net, score_x, tta="tta" in chosen), score_y)
     print(
         f"{sorted(chosen)}: validation accuracy {100 * acc:.2f} % in {time.perf_counter() - start:.0f} s"
@@ -1036,6 +1077,15 @@ cu.exercises.check_close(
 # chosen above. Is the compiled model faster on your machine, and how many seconds does compiling
 # cost? After how many training images does it pay back
 # (`course_utils.speed.images_to_pay_back`), and does the final model train that many?
+#
+# **Exercise 5** · about 30 min · ★★☆ medium
+#
+# The ablation ran on a half-width proxy of the final model. Run the notebook again with
+# `-p ablation_width 1` (the final model's own widths; on a slow CPU also `-p budget_s 1600`, or
+# the ablation gets only a few steps per run) and compare the two ledgers with
+# `python -m course_utils ledger RUN1 RUN2`. Which verdicts carry over from the proxy to the full
+# model, and which change? A proxy that flips a verdict is a proxy you cannot use for that
+# technique.
 #
 # ## Summary
 # - The recipe's parts interact: an ablation measures what each adds *to the others*, at one

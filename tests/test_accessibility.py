@@ -1,6 +1,6 @@
 """Accessibility of the course website and its figures.
 
-axe-core (axe-selenium-python's bundled ``axe.min.js``) runs in headless Debian Chromium
+axe-core 4.x (selenium-axe-python's bundled ``axe.min.js``) runs in headless Debian Chromium
 (``/usr/bin/chromedriver``, nothing downloaded) on the landing page, two notebook pages and the
 claims ledger of the site ``test_book`` builds, served from a local port: 0 critical and 0 serious
 violations (moderate and minor counts are printed). The same browser checks what a learner does
@@ -45,16 +45,14 @@ from course_utils.tools import website_notebooks as pages  # noqa: E402
 
 
 def axe_script() -> Path:
-    """axe-core's axe.min.js: selenium-axe-python's (axe 4.x) where installed, else the one
-    axe-selenium-python bundles (axe 3.1)."""
-    for module in ("selenium_axe_python", "axe_selenium_python"):
-        try:
-            package = Path(importlib.import_module(module).__file__).parent
-        except ImportError:
-            continue
-        found = sorted(package.rglob("axe.min.js"))
-        if found:
-            return found[0]
+    """axe-core's axe.min.js, as selenium-axe-python bundles it (axe 4.x)."""
+    try:
+        package = Path(importlib.import_module("selenium_axe_python").__file__).parent
+    except ImportError:
+        package = None
+    found = sorted(package.rglob("axe.min.js")) if package else []
+    if found:
+        return found[0]
     raise FileNotFoundError("axe.min.js: install the dev extra (pip install -e .[dev])")
 
 

@@ -311,6 +311,22 @@ def test_groups_must_be_given():
         Results("x").compare_steps("c", {}, 0.005)
 
 
+def test_a_constant_difference_is_untestable_only_where_the_claim_says_why_it_can_happen():
+    res = Results("x")
+    why = "early stopping never stopped a run"
+    assert res.compare("stops help", [0.0] * 5, 0.01, when_constant=why) == "inconclusive"
+    entry = res.claims[-1]
+    assert (
+        entry["method"] == "untestable"
+        and why in entry["measured"]
+        and "+0.0000" in entry["measured"]
+    )
+    # differences that vary are decided by the rule as usual, and a single seed is not constant
+    assert res.compare("stops help", [0.1, 0.11, 0.12], 0.01, when_constant=why) == "confirmed"
+    assert res.compare("one seed", [0.1], 0.01, when_constant=why) == "inconclusive"
+    assert res.claims[-1]["method"] == "compare"
+
+
 def test_exact_and_untestable_claims():
     res = Results("x")
     assert res.exact("same loss", 3e-17, 1e-12) == "confirmed"

@@ -604,7 +604,8 @@ print(
     f"on average over {len(gap)} seed(s), from {100 * min(gap):+.2f} to {100 * max(gap):+.2f}"
 )
 _ = res.metric("cv_estimate_minus_test", float(np.mean(gap)))
-#
+
+# %% [markdown]
 # ### Going further: stacking
 # Voting weights every member equally. **Stacking** (Wolpert, 1992) *learns* how to combine them: a
 # second-level model (here a logistic regression) takes the members' predicted probabilities as its

@@ -227,6 +227,20 @@ def test_exercise_lines_become_time_and_difficulty_badges():
         pages.exercise_badges("**Exercise 3 (open)** · about 20 min · ★☆☆ hard\n")
 
 
+def test_every_exercise_of_every_notebook_shows_its_time_and_difficulty_on_the_site(site):
+    for stem in stems():
+        notebook = nbformat.read(book.NOTEBOOKS / f"{stem}.ipynb", as_version=4)
+        markdown = "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
+        exercises = re.findall(r"^\*\*Exercise \d+", markdown, re.MULTILINE)
+        page = (site / "notebooks" / f"{stem}.html").read_text()
+        badges = re.findall(r'<p class="exercise-meta"><strong>Exercise \d+', page)
+        assert exercises, f"{stem}: no exercise"
+        assert len(badges) == len(exercises), (
+            f"{stem}: {len(badges)} badges, {len(exercises)} exercises"
+        )
+        assert page.count("exercise-time") == len(exercises), f"{stem}: a time on every exercise"
+
+
 def test_the_readme_course_map_becomes_links():
     text = "| 07 | `07_label_smoothing` | smoothing |"
     assert "{doc}`07_label_smoothing <notebooks/07_label_smoothing>`" in book.link_course_map(
